@@ -1,0 +1,66 @@
+"""HILT - Human-AI Log Tracing: one line at start-up, every LLM call logged to storage
+you control.
+
+    from hilt import instrument
+    instrument(backend="local", filepath="logs/chat.jsonl")
+
+The public names of hilt-python 0.2.8 keep working. The machinery lives in the
+``hilt_core`` kernel and in plugins; this package is the application-facing front.
+"""
+
+from hilt_core import (
+    ACTIONS,
+    ACTOR_TYPES,
+    ALL_COLUMNS,
+    CAPTURE_MODES,
+    Actor,
+    ConfigError,
+    Content,
+    Event,
+    HILTError,
+    Metrics,
+    Session,
+    SessionError,
+    UnknownPluginError,
+    ValidationError,
+    carry,
+    conversation,
+    hookimpl,
+    instrument,
+    is_instrumented,
+    register_plugin,
+    scope,
+    uninstrument,
+    unregister_plugin,
+    use_session,
+)
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "ACTIONS",
+    "ACTOR_TYPES",
+    "ALL_COLUMNS",
+    "CAPTURE_MODES",
+    "Actor",
+    "ConfigError",
+    "Content",
+    "Event",
+    "HILTError",
+    "Metrics",
+    "Session",
+    "SessionError",
+    "UnknownPluginError",
+    "ValidationError",
+    "__version__",
+    "carry",
+    "conversation",
+    "hookimpl",
+    "instrument",
+    "is_instrumented",
+    "register_plugin",
+    "scope",
+    "uninstrument",
+    "unregister_plugin",
+    "use_session",
+]

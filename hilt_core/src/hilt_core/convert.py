@@ -1,0 +1,137 @@
+"""The one cattrs converter of the HILT format, and the JSON encoding of log lines.
+
+Unstructuring is written out by hand for :class:`Event` because it runs for every event
+the writer thread stores: it omits ``None`` fields (as 0.2.8 did) and lifts the ``extra``
+keys of Content and Metrics to the level where they are written. Structuring accepts
+lines of hilt-python 0.2.8 (``cost_usd`` as a string, ``cost_usd_display``, uuid4 ids).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from cattrs.preconf.orjson import OrjsonConverter, make_converter
+
+from hilt_core.model import Actor, Content, Event, Metrics
+
+
+def _actor_dict(a: Actor) -> dict[str, Any]:
+    d: dict[str, Any] = {"type": a.type, "id": a.id}
+    if a.name is not None:
+        d["name"] = a.name
+    if a.metadata is not None:
+        d["metadata"] = a.metadata
+    return d
+
+
+def _content_dict(c: Content) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if c.text is not None:
+        d["text"] = c.text
+    if c.images is not None:
+        d["images"] = c.images
+    if c.metadata is not None:
+        d["metadata"] = c.metadata
+    if c.extra:
+        d.update(c.extra)
+    return d
+
+
+def _metrics_dict(m: Metrics) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if m.tokens is not None:
+        d["tokens"] = m.tokens
+    if m.cost_usd is not None:
+        d["cost_usd"] = m.cost_usd
+    if m.latency_ms is not None:
+        d["latency_ms"] = m.latency_ms
+    if m.extra:
+        d.update(m.extra)
+    return d
+
+
+def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
+    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson."""
+    d: dict[str, Any] = {
+        "hilt_version": e.hilt_version,
+        "event_id": e.event_id,
+        "timestamp": e.timestamp.isoformat() if iso_timestamp else e.timestamp,
+        "session_id": e.session_id,
+        "actor": _actor_dict(e.actor),
+        "action": e.action,
+    }
+    if e.content is not None:
+        d["content"] = _content_dict(e.content)
+    if e.metrics is not None:
+        d["metrics"] = _metrics_dict(e.metrics)
+    if e.provenance:
+        d["provenance"] = e.provenance
+    if e.extensions:
+        d["extensions"] = e.extensions
+    return d
+
+
+def _structure_event(data: Any, _cls: Any) -> Event:
+    if not isinstance(data, dict):
+        raise TypeError(f"an event must be a JSON object, got {type(data).__name__}")
+    kwargs: dict[str, Any] = {
+        "session_id": data["session_id"],
+        "actor": data["actor"],
+        "action": data["action"],
+    }
+    for key in ("event_id", "timestamp", "content", "metrics", "provenance", "extensions"):
+        value = data.get(key)
+        if value is not None:
+            kwargs[key] = value
+    if "hilt_version" in data:
+        kwargs["hilt_version"] = str(data["hilt_version"])
+    else:
+        kwargs["hilt_version"] = "0.2"  # lines of hilt-python 0.2.8 carry no version
+    return Event(**kwargs)
+
+
+def _default(obj: Any) -> Any:
+    # Application metadata may hold anything; a log line must still be written.
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    return str(obj)
+
+
+_converter: OrjsonConverter = make_converter()
+_converter.register_unstructure_hook(Event, event_dict)
+_converter.register_unstructure_hook(Actor, _actor_dict)
+_converter.register_unstructure_hook(Content, _content_dict)
+_converter.register_unstructure_hook(Metrics, _metrics_dict)
+_converter.register_structure_hook(Event, _structure_event)
+_converter.register_structure_hook(Actor, lambda d, _t: Actor(**d))
+_converter.register_structure_hook(Content, lambda d, _t: Content(**d))
+_converter.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
+_converter.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
+
+_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+def converter() -> OrjsonConverter:
+    """The converter every HILT component uses (plugins included)."""
+    return _converter
+
+
+def dumps(event: Event) -> bytes:
+    """One log line: the event as UTF-8 JSON, ending with a newline."""
+    return orjson.dumps(event_dict(event, iso_timestamp=False), default=_default, option=_OPTS)
+
+
+def dumps_obj(obj: Any) -> bytes:
+    """Any JSON-ready object as one newline-terminated line (filtered column rows...)."""
+    return orjson.dumps(obj, default=_default, option=_OPTS)
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
+__all__ = ["converter", "dumps", "dumps_obj", "event_dict", "loads"]

@@ -1,0 +1,115 @@
+"""``instrument()`` / ``uninstrument()``: one line at start-up, every LLM call captured."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hilt_core import context
+from hilt_core.errors import ConfigError, HILTError
+from hilt_core.recorder import Recorder
+from hilt_core.registry import default_registry
+from hilt_core.session import Session
+
+log = logging.getLogger("hilt")
+
+DEFAULT_PROVIDERS = ("openai",)
+DEFAULT_FILEPATH = "logs/hilt.jsonl"
+
+_lock = threading.RLock()
+_undo: list[tuple[str, Callable[[], None]]] = []
+
+
+def instrument(
+    backend: str | None = None,
+    filepath: str | Path | None = None,
+    sheet_id: str | None = None,
+    credentials_path: str | None = None,
+    credentials_json: dict[str, Any] | None = None,
+    worksheet_name: str = "Logs",
+    columns: list[str] | None = None,
+    providers: Sequence[str] | None = None,
+    **options: Any,
+) -> Session:
+    """Open a session and patch the providers so that every LLM call is recorded.
+
+    ``backend`` is a backend plugin's name ("local" / "jsonl", "sheets", or any installed
+    or registered one); without it, ``sheet_id`` means "sheets" and anything else the
+    JSONL file ``filepath`` (default ``logs/hilt.jsonl``). ``providers`` defaults to
+    ``["openai"]``; ``[]`` patches nothing. Other keyword options go to the backend and
+    provider plugins (``capture=``, ``include_usage=``, ``flush_interval=``, ...).
+
+    Calling it again replaces the previous session and patches (never double-logs).
+    Bad configuration raises :class:`hilt.ConfigError` here, before anything is patched.
+    """
+    with _lock:
+        reg = default_registry()
+        reg.load()
+        explicit = providers is not None
+        wanted = list(providers) if providers is not None else list(DEFAULT_PROVIDERS)
+        if isinstance(providers, str):
+            raise ConfigError(f"providers must be a list of names, e.g. [{providers!r}]")
+        resolved: list[tuple[str, object]] = []
+        for name in dict.fromkeys(wanted):
+            try:
+                resolved.append((name, reg.resolve(name, "provider")[1]))
+            except ConfigError:
+                if explicit:
+                    raise
+                log.warning("HILT: provider %r is not installed; its calls are not logged", name)
+        if backend is None:
+            backend = "sheets" if (sheet_id and filepath is None) else "local"
+        session = Session(
+            backend=backend,
+            filepath=filepath,
+            sheet_id=sheet_id,
+            credentials_path=credentials_path,
+            credentials_json=credentials_json,
+            worksheet_name=worksheet_name,
+            columns=columns,
+            registry=reg,
+            **options,
+        )
+        _uninstrument_locked()
+        context.GLOBAL.session = session
+        recorder = Recorder(session.options)
+        try:
+            for name, plugin in resolved:
+                undo = reg.caller(plugin, "provider_patch")(
+                    name=name, recorder=recorder, options=session.options
+                )
+                if undo is not None:
+                    _undo.append((name, undo))
+        except Exception as exc:
+            _uninstrument_locked()
+            if isinstance(exc, HILTError):
+                raise
+            raise ConfigError(f"HILT could not instrument provider {name!r}: {exc}") from exc
+        log.debug("HILT instrumented %s -> %r", [n for n, _ in resolved], session)
+        return session
+
+
+def _uninstrument_locked() -> None:
+    while _undo:
+        name, undo = _undo.pop()
+        try:
+            undo()
+        except Exception:
+            log.exception("HILT could not undo the patch of provider %r", name)
+    session = context.GLOBAL.session
+    context.GLOBAL.session = None
+    if session is not None:
+        session.close()
+
+
+def uninstrument() -> None:
+    """Restore every patched SDK object and flush and close the session."""
+    with _lock:
+        _uninstrument_locked()
+
+
+def is_instrumented() -> bool:
+    return context.GLOBAL.session is not None

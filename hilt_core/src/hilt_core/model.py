@@ -1,0 +1,230 @@
+"""The HILT event model (format v1): small attrs classes, converted by one cattrs converter.
+
+The field names and places are those of hilt-python 0.2.8, so its users' code keeps
+working: ``Event(session_id=..., actor=Actor(type="human", id="u1"), action="prompt",
+content=Content(text="hi"))``, dicts accepted for ``actor`` / ``content`` / ``metrics``,
+``to_dict()`` / ``to_json()`` / ``from_dict()`` / ``from_json()``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from hilt_core.errors import ValidationError
+from hilt_core.ids import new_event_id
+
+HILT_VERSION = "1.0"
+
+ACTIONS = frozenset(
+    {
+        "prompt",
+        "completion",
+        "completion_chunk",
+        "retrieval",
+        "tool_call",
+        "tool_result",
+        "system",
+        "feedback",
+    }
+)
+ACTOR_TYPES = frozenset({"human", "agent", "tool", "system"})
+
+
+def _check_actor_type(_inst: Any, _attr: Any, value: str) -> None:
+    if value not in ACTOR_TYPES:
+        raise ValidationError(f"Invalid actor type {value!r}. Allowed types: {sorted(ACTOR_TYPES)}")
+
+
+def _check_action(_inst: Any, _attr: Any, value: str) -> None:
+    if value not in ACTIONS:
+        raise ValidationError(f"Invalid action {value!r}. Allowed actions: {sorted(ACTIONS)}")
+
+
+@attrs.define(slots=True)
+class Actor:
+    """Who speaks: ``type`` is one of human, agent, tool, system; ``id`` names it."""
+
+    type: str = attrs.field(validator=_check_actor_type)
+    id: str
+    name: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return converter().unstructure(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Actor:
+        return converter().structure(data, cls)
+
+
+@attrs.define(slots=True, init=False)
+class Content:
+    """What was said. ``text`` is the main text; other keys (``parts``, ``tool_calls``,
+    ``hash``, ...) are kept in ``extra`` and written beside it, as 0.2.8 allowed."""
+
+    text: str | None = None
+    images: list[Any] | None = None
+    metadata: dict[str, Any] | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def __init__(
+        self,
+        text: str | None = None,
+        images: list[Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.__attrs_init__(text, images, metadata, extra)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not fields: read extras like attributes,
+        # as pydantic's extra="allow" did in 0.2.8.
+        try:
+            return self.extra[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return converter().unstructure(self)  # type: ignore[no-any-return]
+
+    def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
+        """0.2.8 (pydantic) spelling of :meth:`to_dict`."""
+        return self.to_dict()
+
+
+@attrs.define(slots=True, init=False)
+class Metrics:
+    """Measured numbers: ``tokens`` (prompt, completion, total, cached, reasoning),
+    ``cost_usd`` (a number, or absent when unknown), ``latency_ms``; other keys in
+    ``extra`` (``ttft_ms``, ``cost_source``, ...)."""
+
+    tokens: dict[str, int] | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def __init__(
+        self,
+        tokens: dict[str, int] | None = None,
+        cost_usd: float | str | None = None,
+        latency_ms: float | None = None,
+        **extra: Any,
+    ) -> None:
+        self.__attrs_init__(tokens, _as_cost(cost_usd), latency_ms, extra)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.extra[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return converter().unstructure(self)  # type: ignore[no-any-return]
+
+    def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
+        return self.to_dict()
+
+
+def _as_cost(value: float | int | str | None) -> float | None:
+    # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005"); v1 writes a number.
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        return float(text) if text else None
+    return float(value)  # an int
+
+
+def _as_actor(value: Actor | dict[str, Any]) -> Actor:
+    if isinstance(value, Actor):
+        return value
+    if isinstance(value, dict):
+        return Actor(
+            type=value["type"],
+            id=value["id"],
+            name=value.get("name"),
+            metadata=value.get("metadata"),
+        )
+    raise ValidationError("actor must be an Actor or a mapping")
+
+
+def _as_content(value: Content | dict[str, Any] | None) -> Content | None:
+    if value is None or isinstance(value, Content):
+        return value
+    if isinstance(value, dict):
+        return Content(**value)
+    raise ValidationError("content must be Content, a mapping, or None")
+
+
+def _as_metrics(value: Metrics | dict[str, Any] | None) -> Metrics | None:
+    if value is None or isinstance(value, Metrics):
+        return value
+    if isinstance(value, dict):
+        return Metrics(**value)
+    raise ValidationError("metrics must be Metrics, a mapping, or None")
+
+
+def _as_timestamp(value: datetime | str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    raise ValidationError("timestamp must be a datetime or an ISO 8601 string")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.define(slots=True, kw_only=True)
+class Event:
+    """One line of a HILT log: a prompt, a completion, an error, a tool call, feedback...
+
+    ``session_id`` is the conversation id. ``extensions`` holds ``reply_to`` (the
+    event_id this one answers), ``model``, ``status_code`` and other provider fields.
+    """
+
+    event_id: str = attrs.field(factory=new_event_id)
+    timestamp: datetime = attrs.field(factory=utcnow, converter=_as_timestamp)
+    session_id: str
+    actor: Actor = attrs.field(converter=_as_actor)
+    action: str = attrs.field(validator=_check_action)
+    content: Content | None = attrs.field(default=None, converter=_as_content)
+    metrics: Metrics | None = attrs.field(default=None, converter=_as_metrics)
+    provenance: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = None
+    hilt_version: str = HILT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as the JSON-ready dict written on a log line."""
+        return converter().unstructure(self)  # type: ignore[no-any-return]
+
+    def to_json(self) -> str:
+        return dumps(self)[:-1].decode("utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Read a v1 line, or a line written by hilt-python 0.2.8."""
+        return converter().structure(data, cls)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Event:
+        return cls.from_dict(loads(text))
+
+
+# Imported last: the converter module needs the classes above.
+from hilt_core.convert import converter, dumps, loads  # noqa: E402
+
+__all__ = [
+    "ACTIONS",
+    "ACTOR_TYPES",
+    "HILT_VERSION",
+    "Actor",
+    "Content",
+    "Event",
+    "Metrics",
+]

@@ -1,0 +1,334 @@
+"""The session pipeline: a bounded queue on the caller's side, a writer thread on the other.
+
+The caller's thread only appends to a deque (no lock hand-off per event, no I/O). The
+writer wakes every ``flush_interval`` seconds, or early when the queue holds
+``wake_at`` events, runs ``event_enrich`` and ``redact`` on each event and hands the batch
+to the chosen backend's ``backend_write``. A failing backend keeps its batch and is
+retried with exponential backoff; while it fails the queue fills, and once it is full new
+events are counted as dropped, logged, and reported in the log itself by a ``system``
+event when writing resumes. Nothing is dropped silently and the caller never blocks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from hilt_core.capture import strip_content
+from hilt_core.model import Actor, Content, Event
+from hilt_core.registry import Registry
+
+log = logging.getLogger("hilt")
+
+EXIT_FLUSH_SECONDS = 10.0
+
+
+class _Marker:
+    """A flush (or close) request travelling through the queue behind earlier events."""
+
+    __slots__ = ("close", "done", "ok")
+
+    def __init__(self, close: bool) -> None:
+        self.close = close
+        self.done = threading.Event()
+        self.ok = False
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        plugin: object,
+        handle: object,
+        backend_name: str,
+        capture: str = "full",
+        max_queue: int = 10_000,
+        flush_interval: float = 0.2,
+        batch_size: int = 1_000,
+    ) -> None:
+        self._registry = registry
+        self._plugin = plugin
+        self.handle = handle
+        self.backend_name = backend_name
+        self.capture = capture
+        self.max_queue = max_queue
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self._wake_at = min(512, max(1, max_queue // 4))
+        self._queue: deque[Event | _Marker] = deque()
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pending: list[Event] = []
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._closed = False
+        self.dropped = 0
+        self._drop_lock = threading.Lock()
+        self._dropped_reported = 0
+        self._last_warning = 0.0
+        self.stats: dict[str, int] = {
+            "written": 0,
+            "write_errors": 0,
+            "enrich_errors": 0,
+            "redaction_failures": 0,
+            "dropped_by_redactor": 0,
+        }
+        _live.add(self)
+
+    # -- caller side ---------------------------------------------------------------------
+    def put(self, event: Event) -> None:
+        q = self._queue
+        if len(q) >= self.max_queue or self._closed:
+            self._drop()
+            return
+        q.append(event)
+        if self._thread is None:
+            self._start()
+        if len(q) >= self._wake_at:
+            self._wake.set()
+
+    def _drop(self) -> None:
+        with self._drop_lock:  # only taken on this slow path
+            self.dropped += 1
+            n = self.dropped
+        now = time.monotonic()
+        if now - self._last_warning > 10.0:
+            self._last_warning = now
+            why = "the session is closed" if self._closed else "its queue is full"
+            log.warning(
+                "HILT dropped an event for backend %r because %s (%d dropped so far); "
+                "the backend is too slow or failing",
+                self.backend_name,
+                why,
+                n,
+            )
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                t = threading.Thread(target=self._run, name="hilt-writer", daemon=True)
+                t.start()
+                self._thread = t
+
+    def flush(self, timeout: float | None = None, *, close: bool = False) -> bool:
+        """Block until every event queued before this call is written (True), or the
+        backend failed or ``timeout`` passed (False)."""
+        if self._thread is None or not self._thread.is_alive():
+            # Nothing started, or the writer died with the interpreter: work inline.
+            self._thread = None
+            return self._drain_inline(close)
+        marker = _Marker(close)
+        self._queue.append(marker)
+        self._wake.set()
+        if not marker.done.wait(timeout):
+            return False
+        return marker.ok
+
+    def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> bool:
+        if self._closed:
+            return True
+        ok = self.flush(timeout, close=True)
+        self._closed = True
+        _live.discard(self)
+        return ok
+
+    # -- writer side ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            try:
+                if self._drain():
+                    return
+            except Exception:  # the writer must survive anything a plugin does
+                log.exception("HILT writer error (events are kept and retried)")
+
+    def _drain_inline(self, close: bool) -> bool:
+        with self._start_lock:
+            self._drain()
+            ok = self._write_pending(force=True)
+            ok = self._backend_close(flush_only=not close) and ok
+            return ok
+
+    def _drain(self) -> bool:
+        """Process what is queued; return True when a close marker was handled."""
+        q = self._queue
+        while True:
+            if self._pending and not self._write_pending():
+                return self._serve_markers_failed()
+            batch: list[Event] = []
+            marker: _Marker | None = None
+            while q and len(batch) < self.batch_size:
+                item = q.popleft()
+                if isinstance(item, _Marker):
+                    marker = item
+                    break
+                batch.append(item)
+            if batch:
+                self._pending.extend(self._process(batch))
+                self._report_drops()
+                if not self._write_pending():
+                    if marker is not None:
+                        q.appendleft(marker)
+                    return self._serve_markers_failed()
+            if marker is not None:
+                ok = self._backend_close(flush_only=not marker.close)
+                marker.ok = ok
+                marker.done.set()
+                if marker.close:
+                    return True
+            if not q:
+                return False
+
+    def _serve_markers_failed(self) -> bool:
+        # The backend is failing: answer waiting flushes now (False) rather than making
+        # them wait out the backoff. A close still tries once more, then gives up loudly.
+        closing = False
+        for item in list(self._queue):
+            if isinstance(item, _Marker):
+                self._queue.remove(item)
+                if item.close:
+                    closing = True
+                    self._write_pending(force=True)
+                    self._backend_close(flush_only=False)
+                    left = len(self._pending) + sum(
+                        1 for e in self._queue if not isinstance(e, _Marker)
+                    )
+                    if left:
+                        log.error(
+                            "HILT could not write %d events to backend %r before closing; "
+                            "they are lost (see the errors above for why)",
+                            left,
+                            self.backend_name,
+                        )
+                item.ok = False
+                item.done.set()
+        return closing
+
+    def _process(self, batch: list[Event]) -> list[Event]:
+        hook = self._registry.pm.hook
+        enrichers = [i.function for i in reversed(hook.event_enrich.get_hookimpls())]
+        redactors = [(i.plugin_name, i.function) for i in reversed(hook.redact.get_hookimpls())]
+        if not enrichers and not redactors:
+            return batch
+        mode = self.capture
+        out: list[Event] = []
+        for event in batch:
+            for enrich in enrichers:
+                try:
+                    enrich(event=event)
+                except Exception:
+                    self.stats["enrich_errors"] += 1
+                    log.exception("HILT event_enrich hook %r raised; event kept", enrich)
+            keep = True
+            for name, redact in redactors:
+                try:
+                    if redact(event=event, mode=mode) is False:
+                        keep = False
+                        break
+                except Exception as exc:
+                    self.stats["redaction_failures"] += 1
+                    strip_content(event, f"redactor_failed:{name}")
+                    log.error(
+                        "HILT redactor %r raised %s; the event's content was dropped "
+                        "(redaction fails closed)",
+                        name,
+                        type(exc).__name__,
+                    )
+                    break
+            if keep:
+                out.append(event)
+            else:
+                self.stats["dropped_by_redactor"] += 1
+        return out
+
+    def _report_drops(self) -> None:
+        dropped = self.dropped
+        if dropped > self._dropped_reported:
+            n = dropped - self._dropped_reported
+            self._dropped_reported = dropped
+            self._pending.append(
+                Event(
+                    session_id="hilt",
+                    actor=Actor(type="system", id="hilt"),
+                    action="system",
+                    content=Content(text=f"HILT dropped {n} events: the queue was full"),
+                    extensions={"error_code": "hilt_dropped", "dropped": n},
+                )
+            )
+
+    def _write_pending(self, force: bool = False) -> bool:
+        if not self._pending:
+            return True
+        now = time.monotonic()
+        if not force and now < self._retry_at:
+            return False
+        try:
+            self._call("backend_write", handle=self.handle, events=self._pending)
+        except Exception as exc:
+            self.stats["write_errors"] += 1
+            self._backoff = min(max(self._backoff * 2, 0.1), 30.0)
+            self._retry_at = now + self._backoff
+            log.error(
+                "HILT backend %r failed to write %d events (%s: %s); kept, retrying in %.1fs",
+                self.backend_name,
+                len(self._pending),
+                type(exc).__name__,
+                exc,
+                self._backoff,
+            )
+            return False
+        self.stats["written"] += len(self._pending)
+        self._pending = []
+        self._backoff = 0.0
+        return True
+
+    def _backend_close(self, flush_only: bool) -> bool:
+        try:
+            self._call("backend_close", handle=self.handle, flush_only=flush_only)
+        except Exception:
+            log.exception("HILT backend %r failed to flush/close", self.backend_name)
+            return False
+        return not self._pending
+
+    def _call(self, hook: str, **kwargs: Any) -> Any:
+        call: Callable[..., Any] = self._registry.caller(self._plugin, hook)
+        return call(**kwargs)
+
+    def _after_fork_in_child(self) -> None:
+        # Events queued before the fork belong to the parent, which writes them.
+        self._queue = deque()
+        self._pending = []
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self._drop_lock = threading.Lock()
+        self._thread = None
+
+
+_live: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for p in list(_live):
+        p._after_fork_in_child()
+
+
+def _flush_at_exit() -> None:
+    for p in list(_live):
+        try:
+            p.close(EXIT_FLUSH_SECONDS)
+        except Exception:
+            log.exception("HILT could not flush at exit")
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+atexit.register(_flush_at_exit)

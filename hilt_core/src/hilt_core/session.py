@@ -1,0 +1,178 @@
+"""``Session``: one open backend and the pipeline that feeds it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hilt_core import context
+from hilt_core.capture import check_mode
+from hilt_core.errors import ConfigError, SessionError
+from hilt_core.model import HILT_VERSION, Event
+from hilt_core.pipeline import Pipeline
+from hilt_core.registry import Registry, default_registry
+
+_PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size")
+
+
+class Session:
+    """Where events go. ``instrument()`` returns one; applications may open more.
+
+    The signature is hilt-python 0.2.8's: ``Session("logs/app.jsonl")``,
+    ``Session(backend="sheets", sheet_id=..., credentials_path=...)``,
+    ``Session(path, mode="r").read()``. Other keyword options go to the backend plugin
+    (and ``capture``, ``max_queue``, ``flush_interval``, ``batch_size`` to the pipeline).
+    ``append()`` never waits on I/O: events are written by a background thread;
+    ``flush()`` waits for them, ``close()`` and interpreter exit flush too.
+    """
+
+    def __init__(
+        self,
+        backend_or_filepath: str | Path | None = None,
+        filepath: str | Path | None = None,
+        mode: str = "a",
+        create_dirs: bool = True,
+        encoding: str = "utf-8",
+        backend: str | None = None,
+        sheet_id: str | None = None,
+        credentials_path: str | None = None,
+        credentials_json: dict[str, Any] | None = None,
+        worksheet_name: str = "Logs",
+        columns: list[str] | None = None,
+        *,
+        registry: Registry | None = None,
+        **options: Any,
+    ) -> None:
+        self._registry = registry if registry is not None else default_registry()
+        reg = self._registry
+        reg.load()
+        if backend_or_filepath is not None:
+            text = str(backend_or_filepath)
+            if isinstance(backend_or_filepath, str) and self._is_backend(text):
+                backend = text
+            else:
+                filepath = backend_or_filepath
+                backend = backend or "local"
+        if backend is None:
+            backend = "sheets" if (sheet_id and filepath is None) else "local"
+        if mode not in ("a", "w", "r"):
+            raise ConfigError(f"mode must be 'a', 'w' or 'r', not {mode!r}")
+        capture = check_mode(
+            str(options.pop("capture", None) or os.environ.get("HILT_CAPTURE") or "full")
+        )
+        pipeline_opts = {k: options.pop(k) for k in _PIPELINE_OPTIONS if k in options}
+        self.backend = backend
+        self.mode = mode
+        self.encoding = encoding
+        self.columns = list(columns) if columns is not None else None
+        self.capture = capture
+        self._name, self._plugin = reg.resolve(backend, "backend")
+        self.options: dict[str, Any] = {
+            "filepath": filepath,
+            "mode": mode,
+            "create_dirs": create_dirs,
+            "encoding": encoding,
+            "sheet_id": sheet_id,
+            "credentials_path": credentials_path,
+            "credentials_json": credentials_json,
+            "worksheet_name": worksheet_name,
+            "columns": self.columns,
+            "capture": capture,
+            **options,
+        }
+        handle = reg.caller(self._plugin, "backend_open")(name=backend, options=self.options)
+        if handle is None:
+            raise ConfigError(f"The HILT backend plugin {self._name!r} did not open a backend")
+        self.handle = handle
+        fp = getattr(handle, "path", None)
+        self.filepath: Path | None = Path(fp) if fp is not None else None
+        self._pipeline = Pipeline(
+            registry=reg,
+            plugin=self._plugin,
+            handle=handle,
+            backend_name=self._name,
+            capture=capture,
+            **pipeline_opts,
+        )
+        self._closed = False
+
+    def _is_backend(self, text: str) -> bool:
+        try:
+            self._registry.resolve(text, "backend")
+        except ConfigError:
+            return False
+        return True
+
+    # -- writing -------------------------------------------------------------------------
+    def append(self, event: Event | Mapping[str, Any]) -> None:
+        """Queue ``event`` for writing (a dict is read as an event). Never waits on I/O."""
+        if self._closed:
+            raise SessionError("This HILT session is closed; open() it again or make a new one")
+        if self.mode == "r":
+            raise SessionError("This HILT session was opened with mode='r' (read only)")
+        if not isinstance(event, Event):
+            data = dict(event)
+            data.setdefault("hilt_version", HILT_VERSION)
+            event = Event.from_dict(data)
+        if context._meta.get() is not None:
+            event.extensions = context.stamp(event.extensions)
+        self._pipeline.put(event)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every event appended so far is stored. False if the backend failed
+        (the events are kept and retried) or ``timeout`` seconds passed."""
+        return self._pipeline.flush(timeout)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: written, dropped (queue full), write_errors, redaction_failures..."""
+        return {**self._pipeline.stats, "dropped": self._pipeline.dropped}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self) -> Session:
+        """Reopen a closed session (writing starts again on the next append)."""
+        if self._closed:
+            self.__init__(  # type: ignore[misc]
+                backend=self.backend, registry=self._registry, **self.options
+            )
+        return self
+
+    def close(self, timeout: float | None = 10.0) -> bool:
+        """Flush everything and release the backend. Returns False if events could not be
+        written within ``timeout`` (they are reported in the ``hilt`` log)."""
+        if self._closed:
+            return True
+        self._closed = True
+        return self._pipeline.close(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Session:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------
+    def read(self) -> Iterator[Event]:
+        """Iterate the stored events (after writing out what this session queued)."""
+        if not self._closed and self.mode != "r":
+            self.flush()
+        events = self._registry.caller(self._plugin, "backend_read")(handle=self.handle)
+        if events is None:
+            raise SessionError(f"The HILT backend {self._name!r} cannot read events back")
+        yield from events
+
+    def __repr__(self) -> str:
+        where = f" {self.filepath}" if self.filepath is not None else ""
+        return f"<hilt.Session {self.backend}{where}{' closed' if self._closed else ''}>"
