@@ -1,0 +1,252 @@
+"""One intercepted SDK call: its prompt event at the start, its completion or error at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from hilt_core import Actor, Content, Event, Metrics, Recorder, Session
+from hilt_openai import extract
+
+log = logging.getLogger("hilt")
+
+PROVIDER_ACTOR = Actor(type="agent", id="openai")
+USER_ACTOR = Actor(type="human", id="user")
+SYSTEM_ACTOR = Actor(type="system", id="openai")
+NO_RESPONSE = 0  # status_code recorded when no HTTP response came back (timeout, network)
+
+_LINKS_MAX = 10_000
+# Completion event ids by (conversation, hash of the completion text) and by response id,
+# so the next turn's prompt can say which completion it answers. Bounded, in-process.
+_links: dict[Any, tuple[str, str]] = {}
+
+
+def remember(key: Any, event_id: str, conversation: str) -> None:
+    _links[key] = (event_id, conversation)
+    if len(_links) > _LINKS_MAX:
+        # Other threads may evict at the same moment; losing that race is harmless.
+        with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+            del _links[next(iter(_links))]
+
+
+class Call:
+    """State of one logical call (all its HTTP attempts)."""
+
+    __slots__ = (
+        "api",
+        "attempts",
+        "body",
+        "client_info",
+        "conversation",
+        "prompt_id",
+        "recorder",
+        "request_model",
+        "session",
+        "t0",
+        "wall0",
+    )
+
+    def __init__(
+        self,
+        api: str,
+        body: Mapping[str, Any],
+        session: Session,
+        recorder: Recorder,
+        client_info: tuple[str, str],
+    ) -> None:
+        self.api = api
+        self.body = body
+        self.session = session
+        self.recorder = recorder
+        self.client_info = client_info
+        self.attempts = 1
+        self.request_model = body.get("model")
+        self.wall0 = datetime.now(UTC)
+        self.t0 = time.perf_counter()
+        self.conversation = ""
+        self.prompt_id = ""
+
+    # -- start ---------------------------------------------------------------------------
+    def start(self) -> None:
+        body = self.body
+        api = self.api
+        reply_to: str | None = None
+        conv = self.recorder.conversation_id()
+        if api == "chat.completions":
+            messages = body.get("messages") or ()
+            if conv is None:
+                conv = extract.conversation_of(messages)
+            new, last_assistant = extract.new_turn(messages)
+            content = extract.turn_content(new)
+            if last_assistant is not None:
+                said = extract.message_text(extract.get(last_assistant, "content"))[0]
+                link = _links.get((conv, hash(said or "")))
+                reply_to = link[0] if link else None
+        elif api == "responses":
+            items, instructions = extract.responses_input(body)
+            prev = body.get("previous_response_id")
+            link = _links.get(prev) if prev else None
+            if conv is None:
+                if body.get("conversation"):
+                    c = body["conversation"]
+                    conv = "conv_" + extract.short_hash(str(extract.get(c, "id") or c))
+                elif link is not None:
+                    conv = link[1]
+                elif prev:
+                    conv = "conv_" + extract.short_hash(str(prev))
+                else:
+                    conv = extract.conversation_of(
+                        [{"role": "system", "content": instructions}, *items]
+                    )
+            new, _ = extract.new_turn(items)
+            content = extract.turn_content(new)
+            reply_to = link[0] if link else None
+        else:  # embeddings, completions: the input is the prompt
+            raw = body.get("input", body.get("prompt"))
+            text: str | None
+            if isinstance(raw, str):
+                text = raw
+                content = {"text": raw}
+            elif isinstance(raw, list) and raw and all(isinstance(x, str) for x in raw):
+                text = raw[0]
+                content = {"text": raw[0], "inputs": len(raw)} if len(raw) > 1 else {"text": raw[0]}
+            else:
+                text = None
+                content = {"text": None}
+            if conv is None:
+                conv = "conv_" + extract.short_hash(api, text or "")
+        if self.recorder.options.get("capture_request"):
+            content["request"] = dict(body)
+        self.conversation = conv
+        ext: dict[str, Any] = {
+            "model": self.request_model,
+            "provider": self.client_info[0],
+            "endpoint": self.client_info[1],
+            "api": api,
+        }
+        if reply_to:
+            ext["reply_to"] = reply_to
+        event = Event(
+            timestamp=self.wall0,
+            session_id=conv,
+            actor=USER_ACTOR,
+            action="prompt",
+            content=Content(**content),
+            extensions=ext,
+        )
+        self.prompt_id = event.event_id
+        self.session.append(event)
+
+    # -- end -----------------------------------------------------------------------------
+    def _extensions(self, status: int) -> dict[str, Any]:
+        ext: dict[str, Any] = {
+            "reply_to": self.prompt_id,
+            "model": self.request_model,
+            "request_model": self.request_model,
+            "provider": self.client_info[0],
+            "endpoint": self.client_info[1],
+            "api": self.api,
+            "status_code": status,
+        }
+        if self.attempts > 1:
+            ext["attempts"] = self.attempts
+        return ext
+
+    def completion(
+        self,
+        response: Any,
+        *,
+        content: dict[str, Any] | None = None,
+        finish_reason: Any = None,
+        usage: Any = None,
+        model: Any = None,
+        response_id: Any = None,
+        stream: dict[str, Any] | None = None,
+    ) -> None:
+        """Emit the completion event of a finished call (``response`` may be None for a
+        stream, whose pieces come through the keyword arguments)."""
+        latency = (time.perf_counter() - self.t0) * 1000.0
+        api = self.api
+        if response is not None:
+            model = extract.get(response, "model")
+            response_id = extract.get(response, "id")
+            usage = extract.get(response, "usage")
+            if api == "chat.completions":
+                parts = extract.chat_choices(extract.get(response, "choices") or ())
+                content, finish_reason = parts["content"], parts["finish_reason"]
+            elif api == "responses":
+                parts = extract.responses_output(response)
+                content, finish_reason = parts["content"], parts["finish_reason"]
+            elif api == "completions":
+                choices = extract.get(response, "choices") or ()
+                first = choices[0] if choices else None
+                content = {"text": extract.get(first, "text") if first is not None else None}
+                finish_reason = extract.get(first, "finish_reason") if first is not None else None
+            else:  # embeddings
+                data = extract.get(response, "data") or ()
+                content = None
+                vec = extract.get(data[0], "embedding") if data else None
+                stream = {"embeddings": len(data)}
+                if isinstance(vec, list):
+                    stream["dimensions"] = len(vec)
+        ext = self._extensions(200)
+        if model:
+            ext["model"] = model
+        if response_id:
+            ext["response_id"] = response_id
+        if finish_reason is not None:
+            ext["finish_reason"] = finish_reason
+        ext["latency_ms"] = int(latency)
+        metrics = Metrics(tokens=extract.chat_usage(usage), latency_ms=round(latency, 3))
+        if stream:
+            for key, value in stream.items():
+                if key == "ttft_ms":
+                    metrics.extra["ttft_ms"] = value
+                else:
+                    ext[key] = value
+        if content is not None and content.get("tool_calls"):
+            ext["tool_calls"] = len(content["tool_calls"])
+        event = Event(
+            session_id=self.conversation,
+            actor=PROVIDER_ACTOR,
+            action="completion",
+            content=Content(**content) if content is not None else None,
+            metrics=metrics,
+            extensions=ext,
+        )
+        self.session.append(event)
+        text = content.get("text") if content else None
+        if api == "chat.completions":
+            remember((self.conversation, hash(text or "")), event.event_id, self.conversation)
+        elif api == "responses" and response_id:
+            remember(response_id, event.event_id, self.conversation)
+
+    def error(self, exc: BaseException, partial: dict[str, Any] | None = None) -> None:
+        latency = (time.perf_counter() - self.t0) * 1000.0
+        status = getattr(exc, "status_code", None)
+        if not isinstance(status, int):
+            status = NO_RESPONSE
+        ext = self._extensions(status)
+        ext["error_code"] = "api_error"
+        ext["error_type"] = type(exc).__name__
+        ext["latency_ms"] = int(latency)
+        code = getattr(exc, "code", None)
+        if isinstance(code, str):
+            ext["error_detail"] = code
+        if partial:
+            ext.update(partial)
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        self.session.append(
+            Event(
+                session_id=self.conversation,
+                actor=SYSTEM_ACTOR,
+                action="system",
+                content=Content(text=str(message)),
+                metrics=Metrics(latency_ms=round(latency, 3)),
+                extensions=ext,
+            )
+        )

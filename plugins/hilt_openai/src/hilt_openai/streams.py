@@ -1,0 +1,235 @@
+"""Streams: the SDK's own Stream object is handed back, with its iterator wrapped.
+
+Keeping the object (instead of a proxy) keeps ``isinstance(s, openai.Stream)``,
+``.response``, ``close()`` and ``with`` exactly as the SDK made them. Chunks are only
+collected while the stream runs; the completion event is built once, when the stream ends:
+exhausted, closed, left through ``break`` / ``with``, failed, or garbage-collected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from hilt_openai import extract
+from hilt_openai.call import Call
+
+log = logging.getLogger("hilt")
+
+
+class StreamRecord:
+    __slots__ = ("__weakref__", "call", "chunks", "done", "hide_usage", "lock", "t_first")
+
+    def __init__(self, call: Call, hide_usage: bool) -> None:
+        self.call = call
+        self.chunks: list[Any] = []
+        self.t_first = 0.0
+        self.done = False
+        self.hide_usage = hide_usage
+        self.lock = threading.Lock()
+
+    def finish(self, how: str, exc: BaseException | None = None) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        try:
+            self._emit(how, exc)
+        except Exception:
+            log.exception("HILT could not record a stream; the application is unaffected")
+
+    def _emit(self, how: str, exc: BaseException | None) -> None:
+        call = self.call
+        info: dict[str, Any] = {"stream": True}
+        if self.t_first:
+            info["ttft_ms"] = round((self.t_first - call.t0) * 1000.0, 3)
+        if how != "complete":
+            info["stream_end"] = how
+        if exc is not None:
+            info["error_type"] = type(exc).__name__
+        if call.api == "responses":
+            parts = _responses_parts(self.chunks)
+        else:
+            parts = _chat_parts(self.chunks, call.api)
+        if how != "complete" or parts["finish_reason"] is None:
+            info["partial"] = True
+        call.completion(
+            None,
+            content=parts["content"],
+            finish_reason=parts["finish_reason"],
+            usage=parts["usage"],
+            model=parts["model"],
+            response_id=parts["id"],
+            stream=info,
+        )
+
+
+def _chat_parts(chunks: list[Any], api: str) -> dict[str, Any]:
+    texts: dict[int, list[str]] = {}
+    finish: dict[int, Any] = {}
+    calls: dict[tuple[int, int], dict[str, Any]] = {}
+    usage = model = rid = None
+    for chunk in chunks:
+        if chunk.usage is not None:
+            usage = chunk.usage
+        model = model or chunk.model
+        rid = rid or chunk.id
+        for choice in chunk.choices:
+            i = choice.index
+            if api == "completions":
+                piece = choice.text
+            else:
+                delta = choice.delta
+                piece = delta.content if delta is not None else None
+                tool_calls = delta.tool_calls if delta is not None else None
+                if tool_calls:
+                    for tc in tool_calls:
+                        slot = calls.setdefault((i, tc.index), {"id": None, "name": None, "a": []})
+                        if tc.id:
+                            slot["id"] = tc.id
+                        fn = tc.function
+                        if fn is not None:
+                            if fn.name:
+                                slot["name"] = fn.name
+                            if fn.arguments:
+                                slot["a"].append(fn.arguments)
+            if piece:
+                texts.setdefault(i, []).append(piece)
+            if choice.finish_reason is not None:
+                finish[i] = choice.finish_reason
+    indexes = sorted(set(texts) | set(finish) | {i for i, _ in calls}) or [0]
+
+    def calls_of(i: int) -> list[dict[str, Any]]:
+        return [
+            {"id": s["id"], "name": s["name"], "arguments": "".join(s["a"])}
+            for (ci, _), s in sorted(calls.items())
+            if ci == i
+        ]
+
+    first = indexes[0]
+    content: dict[str, Any] = {"text": "".join(texts[first]) if first in texts else None}
+    if calls_of(first):
+        content["tool_calls"] = calls_of(first)
+    if len(indexes) > 1:
+        content["choices"] = [
+            {
+                "index": i,
+                "text": "".join(texts.get(i, ())) or None,
+                "finish_reason": finish.get(i),
+                **({"tool_calls": calls_of(i)} if calls_of(i) else {}),
+            }
+            for i in indexes
+        ]
+    return {
+        "content": content,
+        "finish_reason": finish.get(first),
+        "usage": usage,
+        "model": model,
+        "id": rid,
+    }
+
+
+def _responses_parts(events: list[Any]) -> dict[str, Any]:
+    final = None
+    model = rid = None
+    deltas: list[str] = []
+    for ev in events:
+        kind = getattr(ev, "type", None)
+        resp = getattr(ev, "response", None)
+        if resp is not None:
+            model = model or getattr(resp, "model", None)
+            rid = rid or getattr(resp, "id", None)
+            if kind in ("response.completed", "response.incomplete", "response.failed"):
+                final = resp
+        elif kind == "response.output_text.delta":
+            deltas.append(getattr(ev, "delta", "") or "")
+    if final is not None:
+        parts = extract.responses_output(final)
+        return {**parts, "usage": final.usage, "model": final.model, "id": final.id}
+    return {
+        "content": {"text": "".join(deltas) or None},
+        "finish_reason": None,
+        "usage": None,
+        "model": model,
+        "id": rid,
+    }
+
+
+def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
+    chunks = rec.chunks
+    hide = rec.hide_usage
+    try:
+        for chunk in inner:
+            if not chunks:
+                rec.t_first = time.perf_counter()
+            chunks.append(chunk)
+            if hide:
+                if chunk.usage is not None and not chunk.choices:
+                    continue  # the usage-only chunk we asked for: the app did not
+                chunk.__pydantic_fields_set__.discard("usage")
+            yield chunk
+    except GeneratorExit:
+        rec.finish("closed")
+        raise
+    except BaseException as exc:
+        rec.finish("error", exc)
+        raise
+    rec.finish("complete")
+
+
+async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterator[Any]:
+    chunks = rec.chunks
+    hide = rec.hide_usage
+    try:
+        async for chunk in inner:
+            if not chunks:
+                rec.t_first = time.perf_counter()
+            chunks.append(chunk)
+            if hide:
+                if chunk.usage is not None and not chunk.choices:
+                    continue
+                chunk.__pydantic_fields_set__.discard("usage")
+            yield chunk
+    except GeneratorExit:
+        rec.finish("closed")
+        raise
+    except BaseException as exc:
+        rec.finish("error", exc)
+        raise
+    rec.finish("complete")
+
+
+def wrap_stream(stream: Any, call: Call, hide_usage: bool, is_async: bool) -> Any:
+    """Wrap ``stream`` (an openai Stream / AsyncStream) in place and return it."""
+    if getattr(stream, "_hilt_record", None) is not None:
+        return stream
+    rec = StreamRecord(call, hide_usage)
+    inner = stream._iterator
+    orig_close = stream.close
+    if is_async:
+        stream._iterator = _aiterate(inner, rec)
+
+        async def aclose() -> None:
+            try:
+                await orig_close()
+            finally:
+                rec.finish("closed")
+
+        stream.close = aclose
+    else:
+        stream._iterator = _iterate(inner, rec)
+
+        def close() -> None:
+            try:
+                orig_close()
+            finally:
+                rec.finish("closed")
+
+        stream.close = close
+    stream._hilt_record = rec
+    weakref.finalize(stream, rec.finish, "gc")
+    return stream

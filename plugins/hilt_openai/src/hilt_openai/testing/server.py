@@ -1,0 +1,692 @@
+"""An OpenAI-compatible HTTP server on 127.0.0.1 for tests and offline demos.
+
+Every body is built by validating a dict against the ``openai`` package's own types
+(``ChatCompletion``, ``ChatCompletionChunk``, ``Response`` and its stream events,
+``CreateEmbeddingResponse``, ``Completion``), so a field the installed SDK requires and
+the fake forgot fails loudly (a 500 with ``x-should-retry: false``). The dicts carry the
+superset of fields used by newer SDKs (``sequence_number``, ``logprobs``,
+``input_tokens_details``); older SDK types keep them as extras.
+
+Replies are deterministic: ``"Echo: " + <last user text>``; token counts are word counts.
+
+    with FakeOpenAI() as srv:
+        client = openai.OpenAI(base_url=srv.base_url, api_key="test")
+        srv.fail_next(429)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count, pairwise
+from typing import Any, Self, get_args
+from urllib.parse import parse_qsl, urlsplit
+
+from openai import BaseModel
+from openai.types import Completion, CreateEmbeddingResponse
+from openai.types import responses as r
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+__all__ = ["FakeOpenAI", "RecordedRequest"]
+
+JSON = dict[str, Any]
+_FINGERPRINT = "fp_hilt_fake"
+_DONE = "data: [DONE]\n\n"
+_AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(/.*)$")
+_EVENT_CLASSES: tuple[type[BaseModel], ...] = (
+    r.ResponseCreatedEvent, r.ResponseInProgressEvent, r.ResponseOutputItemAddedEvent,
+    r.ResponseContentPartAddedEvent, r.ResponseTextDeltaEvent, r.ResponseTextDoneEvent,
+    r.ResponseContentPartDoneEvent, r.ResponseFunctionCallArgumentsDeltaEvent,
+    r.ResponseFunctionCallArgumentsDoneEvent, r.ResponseOutputItemDoneEvent,
+    r.ResponseCompletedEvent,
+)  # fmt: skip
+# "response.created" -> ResponseCreatedEvent, read from each class's ``type: Literal[...]``
+_EVENT_TYPES = {get_args(c.model_fields["type"].annotation)[0]: c for c in _EVENT_CLASSES}
+_ERRORS: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", None, "Invalid request (injected by FakeOpenAI)."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    403: ("permission_error", None, "You are not allowed to access this resource."),
+    404: ("invalid_request_error", "model_not_found", "The model does not exist."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached (injected by FakeOpenAI)."),
+    500: ("server_error", None, "The server had an error (injected by FakeOpenAI)."),
+    503: ("server_error", None, "The engine is currently overloaded."),
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request as the server received it (header names lower-cased)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any  # the parsed JSON body, or None
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail" | "stall" | "drop"
+    status: int = 0
+    body: JSON | str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _wire(model: type[BaseModel], data: JSON) -> JSON:
+    """Validate ``data`` with an SDK type and return the wire form of the fields we set."""
+    obj = model.model_validate(data)
+    return obj.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:24]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _text_of(content: Any) -> str:
+    """Text of a message content: a string, or the text parts of a list joined by spaces."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def _last_user_text(messages: list[Any]) -> str:
+    for msg in reversed(messages):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            return _text_of(msg.get("content"))
+    return ""
+
+
+def _split(text: str, n: int) -> list[str]:
+    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``)."""
+    n = max(1, n)
+    cuts = [len(text) * i // n for i in range(n + 1)]
+    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
+
+
+def schema_default(schema: Any, root: Any = None, depth: int = 0) -> Any:
+    """A trivial instance of a JSON schema: every property filled by its type's default."""
+    root = schema if root is None else root
+    if not isinstance(schema, dict) or depth > 32:
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for key in ref[2:].split("/"):
+            target = target.get(key, {}) if isinstance(target, dict) else {}
+        return schema_default(target, root, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in schema.get(key) or [] if o.get("type") != "null"]
+        if options:
+            return schema_default(options[0], root, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {k: schema_default(v, root, depth + 1) for k, v in props.items()}
+    if kind == "string":
+        fmt = schema.get("format")
+        dates = {"date-time": "2024-01-01T00:00:00Z", "date": "2024-01-01", "time": "00:00:00"}
+        if fmt == "uuid":
+            return "00000000-0000-4000-8000-000000000000"
+        return dates.get(fmt, "x") if isinstance(fmt, str) else "x"
+    defaults = {"integer": 1, "number": 1.0, "boolean": True, "array": [], "null": None}
+    return defaults.get(kind, {}) if isinstance(kind, str) else {}
+
+
+def _pick_tool(body: JSON, user_text: str) -> tuple[str, str] | None:
+    """(name, arguments JSON) when the request should be answered by a tool call."""
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    functions = [t.get("function", t) for t in tools if t.get("type", "function") == "function"]
+    choice = body.get("tool_choice")
+    if not functions or choice == "none":
+        return None
+    if isinstance(choice, dict):  # {"type": "function", "function": {"name"}} or {"name"}
+        wanted = choice.get("function", choice).get("name")
+        functions = [f for f in functions if f.get("name") == wanted] or functions
+    elif choice != "required" and "use tool" not in user_text.lower():
+        return None
+    fn = functions[0]
+    return str(fn.get("name", "tool")), json.dumps(schema_default(fn.get("parameters") or {}))
+
+
+def _json_reply(fmt: Any, echo: str) -> str | None:
+    """The reply for a ``json_schema`` / ``json_object`` format, None for plain text."""
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema", fmt)  # chat nests it; responses inlines it
+        return json.dumps(schema_default(spec.get("schema") or {}))
+    if fmt.get("type") == "json_object":
+        return json.dumps({"echo": echo})
+    return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeOpenAI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up (timeouts, cut streams) are expected here
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.fake._track(self.connection, False)
+        super().finish()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    do_GET = do_DELETE = do_POST
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        fake = self.server.fake
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        query = dict(parse_qsl(url.query))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        fake._record(RecordedRequest(self.command, url.path, query, headers, body))
+        fault = fake._pop_fault()
+        if fault is not None and fault.kind == "stall":
+            fake._stopping.wait(fault.seconds)
+        elif fault is not None and fault.kind == "drop":
+            self._abort()
+            return
+        elif fault is not None:
+            self._error(fault.status, fault.body, fault.headers)
+            return
+        try:
+            self._route(url.path, query, body)
+        except OSError:  # the client hung up (timeout, closed stream)
+            self.close_connection = True
+        except Exception as exc:  # reported to the client, never retried
+            message = f"FakeOpenAI failed: {type(exc).__name__}: {exc}"
+            payload = {"error": {"message": message, "type": "fake_server_error", "code": None}}
+            self._error(500, payload, {"x-should-retry": "false"})
+
+    def _route(self, path: str, query: dict[str, str], body: Any) -> None:
+        deployment = None
+        match = _AZURE_DEPLOYMENT.match(path)
+        if match:
+            deployment, path = match.group(1), match.group(2)
+            if "api-version" not in query:
+                self._error(404, {"error": {"code": "404", "message": "Resource not found"}})
+                return
+        else:
+            for prefix in ("/openai/v1/", "/openai/", "/v1/"):
+                if path.startswith(prefix):
+                    path = path[len(prefix) - 1 :]
+                    break
+        routes: dict[str, Callable[[JSON, str], None]] = {
+            "/chat/completions": self._chat,
+            "/responses": self._responses,
+            "/embeddings": self._embeddings,
+            "/completions": self._completions,
+        }
+        handler = routes.get(path.rstrip("/"))
+        if handler is None or self.command != "POST":
+            self._error(404, None)
+            return
+        if not isinstance(body, dict):
+            self._error(400, {"error": {"message": "Body must be a JSON object."}})
+            return
+        model = deployment or str(body.get("model") or "")
+        handler(body, self.server.fake.model_map.get(model, model))
+
+    def _head(self, status: int, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("x-request-id", _new_id("req_"))
+        self.send_header("openai-processing-ms", "1")
+        for name, value in headers.items():
+            self.send_header(name, value)
+
+    def _json(
+        self, status: int, payload: JSON | str, headers: dict[str, str] | None = None
+    ) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        kind = "text/plain" if isinstance(payload, str) else "application/json"
+        self._head(status, kind, headers or {})
+        data = text.encode()
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(
+        self, status: int, body: JSON | str | None, headers: dict[str, str] | None = None
+    ) -> None:
+        kind, code, message = _ERRORS.get(
+            status, ("server_error" if status >= 500 else "invalid_request_error", None, "Error")
+        )
+        payload = body or {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        # The SDK ignores "retry-after: 0" (it backs off 0.5 s+); "retry-after-ms: 1" wins.
+        retryable = status in (408, 409, 429) or status >= 500
+        extra = {"retry-after": "0", "retry-after-ms": "1"} if retryable else {}
+        try:
+            self._json(status, payload, {**extra, **(headers or {})})
+        except OSError:
+            self.close_connection = True
+
+    def _abort(self) -> None:
+        """Close the socket now: no response, or a chunked body without its terminator."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _stream(self, events: list[str]) -> None:
+        """Send SSE events as a chunked body, honouring ``chunk_delay`` and cut faults."""
+        fake = self.server.fake
+        cut = fake._pop_cut()
+        if cut is not None:
+            events = [e for e in events if e != _DONE][:cut]
+        self._head(200, "text/event-stream; charset=utf-8", {"cache-control": "no-cache"})
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for event in events:
+            if fake.chunk_delay:
+                fake._stopping.wait(fake.chunk_delay)
+            data = event.encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        if cut is not None:
+            self._abort()
+            return
+        self.wfile.write(b"0\r\n\r\n")
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def _usage(self, prompt: int, completion: int) -> JSON:
+        fake = self.server.fake
+        completion += fake.reasoning_tokens
+        zeros = ("audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens")
+        return {
+            "prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": fake.cached_tokens, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": fake.reasoning_tokens,
+                                          **dict.fromkeys(zeros, 0)},
+        }  # fmt: skip
+
+    def _chat(self, body: JSON, model: str) -> None:
+        messages = body.get("messages") or []
+        user = _last_user_text(messages)
+        text = _json_reply(body.get("response_format"), "Echo: " + user) or "Echo: " + user
+        tool = _pick_tool(body, user)
+        n = int(body.get("n") or 1)
+        prompt = sum(_words(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+        usage = self._usage(prompt, n * _words(" ".join(tool) if tool else text))
+        finish = "tool_calls" if tool else "stop"
+        call_id = _new_id("call_")
+        base = {"id": _new_id("chatcmpl-"), "created": int(time.time()), "model": model,
+                "system_fingerprint": _FINGERPRINT, "service_tier": "default"}  # fmt: skip
+        if not body.get("stream"):
+            message: JSON = {"role": "assistant", "content": None if tool else text,
+                             "refusal": None, "annotations": []}  # fmt: skip
+            if tool:
+                fn = {"name": tool[0], "arguments": tool[1]}
+                message["tool_calls"] = [{"id": call_id, "type": "function", "function": fn}]
+            choices = [{"index": i, "message": message, "logprobs": None, "finish_reason": finish}
+                       for i in range(n)]  # fmt: skip
+            payload = {**base, "object": "chat.completion", "choices": choices, "usage": usage}
+            self._json(200, _wire(ChatCompletion, payload))
+            return
+
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(choices: list[JSON], **extra: Any) -> str:
+            data = {**base, "object": "chat.completion.chunk", "choices": choices, **extra}
+            if include_usage and "usage" not in data:
+                data["usage"] = None
+            return f"data: {json.dumps(_wire(ChatCompletionChunk, data))}\n\n"
+
+        def choice(i: int, delta: JSON, finish_reason: str | None = None) -> JSON:
+            return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+        pieces = _split(tool[1] if tool else text, self.server.fake.stream_chunks)
+        events = []
+        for i in range(n):
+            first: JSON = {"role": "assistant", "content": None if tool else "", "refusal": None}
+            if tool:
+                fn = {"name": tool[0], "arguments": ""}
+                first["tool_calls"] = [
+                    {"index": 0, "id": call_id, "type": "function", "function": fn}
+                ]
+            events.append(chunk([choice(i, first)]))
+        for piece in pieces:
+            for i in range(n):
+                calls = [{"index": 0, "function": {"arguments": piece}}]
+                events.append(
+                    chunk([choice(i, {"tool_calls": calls} if tool else {"content": piece})])
+                )
+        events += [chunk([choice(i, {}, finish)]) for i in range(n)]
+        if include_usage:
+            events.append(chunk([], usage=usage))
+        self._stream([*events, _DONE])
+
+    def _responses(self, body: JSON, model: str) -> None:
+        raw_input = body.get("input")
+        items = (
+            [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
+        )
+        items = [i for i in items or [] if isinstance(i, dict)]
+        user = _last_user_text(items)
+        fmt = (body.get("text") or {}).get("format")
+        text = _json_reply(fmt, "Echo: " + user) or "Echo: " + user
+        tool = _pick_tool(body, user)
+        fake = self.server.fake
+        prompt = _words(str(body.get("instructions") or ""))
+        prompt += sum(
+            _words(_text_of(i.get("content")) or str(i.get("output") or "")) for i in items
+        )
+        output = _words(" ".join(tool) if tool else text) + fake.reasoning_tokens
+        usage = {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": fake.cached_tokens, "cache_write_tokens": 0},
+            "output_tokens": output,
+            "output_tokens_details": {"reasoning_tokens": fake.reasoning_tokens},
+            "total_tokens": prompt + output,
+        }
+        tools = [{"parameters": {}, "strict": True, **t} for t in body.get("tools") or []
+                 if isinstance(t, dict) and t.get("type") == "function"]  # fmt: skip
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        item: JSON = {"type": "message", "id": _new_id("msg_"), "role": "assistant",
+                      "status": "completed", "content": [part]}  # fmt: skip
+        if tool:
+            item = {"type": "function_call", "id": _new_id("fc_"), "call_id": _new_id("call_"),
+                    "name": tool[0], "arguments": tool[1], "status": "completed"}  # fmt: skip
+        echoed = ("instructions", "max_output_tokens", "previous_response_id", "user")
+        response: JSON = {
+            "id": _new_id("resp_"), "object": "response", "created_at": int(time.time()),
+            "status": "completed", "error": None, "incomplete_details": None, "model": model,
+            "output": [item], "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+            "temperature": body.get("temperature", 1.0), "top_p": body.get("top_p", 1.0),
+            "text": body.get("text") or {"format": {"type": "text"}}, "tools": tools,
+            "tool_choice": body.get("tool_choice", "auto"), "truncation": "disabled",
+            "usage": usage, "metadata": body.get("metadata") or {},
+            **{key: body.get(key) for key in echoed},
+        }  # fmt: skip
+        if not body.get("stream"):
+            self._json(200, _wire(r.Response, response))
+            return
+
+        seq = count()
+
+        def event(kind: str, **fields: Any) -> str:
+            data = _wire(_EVENT_TYPES[kind], {"type": kind, "sequence_number": next(seq), **fields})
+            return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+        pending = {**response, "status": "in_progress", "output": [], "usage": None}
+        at = {"item_id": item["id"], "output_index": 0}
+        events = [
+            event("response.created", response=pending),
+            event("response.in_progress", response=pending),
+        ]
+        if tool:
+            added = {**item, "status": "in_progress", "arguments": ""}
+            events.append(event("response.output_item.added", output_index=0, item=added))
+            for piece in _split(tool[1], fake.stream_chunks):
+                events.append(event("response.function_call_arguments.delta", delta=piece, **at))
+            events.append(event("response.function_call_arguments.done", arguments=tool[1], **at))
+        else:
+            added = {**item, "status": "in_progress", "content": []}
+            empty = {**part, "text": ""}
+            at["content_index"] = 0
+            events.append(event("response.output_item.added", output_index=0, item=added))
+            events.append(event("response.content_part.added", part=empty, **at))
+            for piece in _split(text, fake.stream_chunks):
+                events.append(event("response.output_text.delta", delta=piece, logprobs=[], **at))
+            events.append(event("response.output_text.done", text=text, logprobs=[], **at))
+            events.append(event("response.content_part.done", part=part, **at))
+        events.append(event("response.output_item.done", output_index=0, item=item))
+        events.append(event("response.completed", response=response))
+        self._stream(events)
+
+    def _embeddings(self, body: JSON, model: str) -> None:
+        raw = body.get("input")
+        inputs: list[Any] = [raw] if isinstance(raw, str) else list(raw or [])
+        if inputs and all(isinstance(x, int) for x in inputs):
+            inputs = [inputs]  # one tokenized input
+        dim = int(body.get("dimensions") or self.server.fake.embedding_dim)
+        data, tokens = [], 0
+        for index, item in enumerate(inputs):
+            tokens += _words(item) if isinstance(item, str) else len(item)
+            seed, digest = json.dumps(item).encode(), b""
+            while len(digest) < dim:
+                digest += hashlib.sha256(seed + len(digest).to_bytes(4, "big")).digest()
+            vector = [round(b / 127.5 - 1.0, 4) for b in digest[:dim]]
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        payload = _wire(
+            CreateEmbeddingResponse,
+            {"object": "list", "data": data, "model": model, "usage": usage},
+        )
+        if body.get("encoding_format") == "base64":  # the SDK asks for this by default
+            for entry in payload["data"]:
+                floats = entry["embedding"]
+                entry["embedding"] = base64.b64encode(
+                    struct.pack(f"<{len(floats)}f", *floats)
+                ).decode()
+        self._json(200, payload)
+
+    def _completions(self, body: JSON, model: str) -> None:
+        raw = body.get("prompt")
+        prompts = [raw] if isinstance(raw, str) else [p for p in raw or [] if isinstance(p, str)]
+        n = int(body.get("n") or 1)
+        texts = ["Echo: " + p for p in prompts for _ in range(n)] or ["Echo: "]
+        usage = self._usage(sum(map(_words, prompts)), sum(map(_words, texts)))
+        usage.pop("prompt_tokens_details")
+        base = {"id": _new_id("cmpl-"), "object": "text_completion", "created": int(time.time()),
+                "model": model, "system_fingerprint": _FINGERPRINT}  # fmt: skip
+        if not body.get("stream"):
+            choices = [{"index": i, "text": t, "logprobs": None, "finish_reason": "stop"}
+                       for i, t in enumerate(texts)]  # fmt: skip
+            self._json(200, _wire(Completion, {**base, "choices": choices, "usage": usage}))
+            return
+
+        def chunk(index: int, piece: str, finish: str | None, **extra: Any) -> str:
+            choice = {"index": index, "text": piece, "logprobs": None, "finish_reason": "stop"}
+            choices = [choice] if index >= 0 else []
+            data = _wire(Completion, {**base, "choices": choices, **extra})
+            for wire_choice in data["choices"]:  # the SDK types finish_reason as non-null;
+                wire_choice["finish_reason"] = finish  # the wire sends null mid-stream
+            return f"data: {json.dumps(data)}\n\n"
+
+        events = [
+            chunk(i, piece, None)
+            for i, t in enumerate(texts)
+            for piece in _split(t, self.server.fake.stream_chunks)
+        ]
+        events += [chunk(i, "", "stop") for i in range(len(texts))]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append(chunk(-1, "", None, usage=usage))
+        self._stream([*events, _DONE])
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible server on ``127.0.0.1:<free port>``, run in a daemon thread."""
+
+    def __init__(
+        self,
+        *,
+        model_map: dict[str, str] | None = None,
+        stream_chunks: int = 5,
+        chunk_delay: float = 0.0,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        embedding_dim: int = 8,
+    ) -> None:
+        self.model_map: dict[str, str] = dict(model_map or {})
+        self.stream_chunks = stream_chunks
+        self.chunk_delay = chunk_delay
+        self.cached_tokens = cached_tokens
+        self.reasoning_tokens = reasoning_tokens
+        self.embedding_dim = embedding_dim
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._faults: deque[_Fault] = deque()
+        self._cuts: deque[int] = deque()
+        self._conns: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._httpd is not None:
+            return self
+        self._stopping.clear()
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.fake = self
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True, name=f"FakeOpenAI:{self.port}")  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:  # wake handler threads parked on keep-alive connections
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("FakeOpenAI is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def azure_endpoint(self) -> str:
+        """For ``AzureOpenAI(azure_endpoint=...)``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """For ``OpenAI(base_url=...)``."""
+        return f"{self.azure_endpoint}/v1"
+
+    @property
+    def last_request(self) -> RecordedRequest:
+        with self._lock:
+            return self.requests[-1]
+
+    def reset(self) -> None:
+        """Forget recorded requests and pending faults (settings are kept)."""
+        with self._lock:
+            self.requests.clear()
+            self._faults.clear()
+            self._cuts.clear()
+
+    # -- fault injection (each queued fault is consumed by one request, in order) ---------
+
+    def fail_next(
+        self,
+        status: int = 429,
+        times: int = 1,
+        body: JSON | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests with ``status`` and an OpenAI error body.
+
+        429/5xx carry ``retry-after: 0`` and ``retry-after-ms: 1`` unless ``headers``
+        overrides them; ``body`` replaces the JSON error (a str is sent as text/plain).
+        """
+        with self._lock:
+            for _ in range(times):
+                self._faults.append(_Fault("fail", status, body, dict(headers or {})))
+
+    def stall_next(self, seconds: float) -> None:
+        """Sleep ``seconds`` before answering the next request (then answer normally)."""
+        with self._lock:
+            self._faults.append(_Fault("stall", seconds=seconds))
+
+    def drop_connection_next(self) -> None:
+        """Close the socket of the next request without answering."""
+        with self._lock:
+            self._faults.append(_Fault("drop"))
+
+    def cut_stream_next(self, after_chunks: int = 1) -> None:
+        """Make the next *streamed* response send ``after_chunks`` SSE events, then close the
+        connection abruptly (no ``[DONE]``, no chunked-encoding terminator)."""
+        with self._lock:
+            self._cuts.append(after_chunks)
+
+    # -- used by the handler --------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _pop_fault(self) -> _Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def _pop_cut(self) -> int | None:
+        with self._lock:
+            return self._cuts.popleft() if self._cuts else None
+
+    def _track(self, conn: socket.socket, alive: bool) -> None:
+        with self._lock:
+            (self._conns.add if alive else self._conns.discard)(conn)
