@@ -3,6 +3,7 @@ target, found through its entry point and used by name via instrument()."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from hilt_core.testing import BackendContract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +56,9 @@ print(json.dumps([e.content.text for e in back]))
 
 def test_without_the_plugin_the_name_is_unknown_and_the_error_says_so(tmp_path: Path) -> None:
     script = "import hilt; hilt.instrument(backend='sqlite', providers=[])"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
     assert out.returncode != 0
     assert "Unknown HILT backend 'sqlite'" in out.stderr
     assert "jsonl" in out.stderr  # lists what is installed
@@ -78,13 +82,12 @@ class TestSqliteBackendContract(BackendContract):
     @pytest.fixture(autouse=True)
     def _register(self) -> None:
         sys.path.insert(0, str(EXAMPLE / "src"))
-        import hilt
         import hilt_sqlite
 
-        try:
+        import hilt
+
+        with contextlib.suppress(ValueError):  # registered by an earlier test of this class
             hilt.register_plugin(hilt_sqlite, name="sqlite-contract")
-        except ValueError:
-            pass  # registered by an earlier test of this class
         sys.path.remove(str(EXAMPLE / "src"))
 
     def backend_options(self, tmp_path: Path) -> dict[str, object]:
