@@ -1,0 +1,126 @@
+"""HILT cost estimates: ``metrics.cost_usd`` for every logged LLM call, from genai-prices.
+
+Registered in the entry-point group ``hilt`` as ``costs``; it implements ``event_enrich``
+and so prices the events of every provider plugin. Prices come from the tables bundled
+with genai-prices (no network unless ``cost_auto_update`` is turned on); the user's own
+prices (:func:`set_price`, :func:`load_prices`, ``HILT_PRICES_FILE``,
+``instrument(prices_file=...)``) win over them. A model nobody prices gets no cost, a
+``cost_unknown_reason``, and one warning in the ``hilt`` log. See docs/costs.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+from hilt_core import Event, hookimpl
+from hilt_costs.overrides import make_price
+from hilt_costs.pricer import ENV_AUTO_UPDATE, ENV_FILE, PRICER, Estimate
+
+
+@hookimpl(trylast=True)
+def event_enrich(event: Event) -> None:
+    # trylast: enrichers registered later (say, a plugin that knows a negotiated price and
+    # sets cost_usd) run first, and a cost already set is never overwritten.
+    PRICER.enrich(event)
+
+
+def set_price(
+    model: str,
+    *,
+    input_per_mtok: float,
+    output_per_mtok: float,
+    cached_input_per_mtok: float | None = None,
+    cache_write_per_mtok: float | None = None,
+    reasoning_per_mtok: float | None = None,
+    provider: str | None = None,
+) -> None:
+    """Price ``model`` in dollars per million tokens, over any price source.
+
+    Cached input, cache writes and reasoning tokens cost as input (output) unless given.
+    ``provider`` limits the price to events of that provider (``extensions.provider``).
+    Zero is a price: a local model at 0 gets ``cost_usd`` 0.0.
+    """
+    PRICER.book.add(
+        [
+            make_price(
+                model,
+                input_per_mtok=input_per_mtok,
+                output_per_mtok=output_per_mtok,
+                cached_input_per_mtok=cached_input_per_mtok,
+                cache_write_per_mtok=cache_write_per_mtok,
+                reasoning_per_mtok=reasoning_per_mtok,
+                provider=provider,
+            )
+        ],
+        {},
+    )
+    PRICER.invalidate()
+
+
+def alias(name: str, model: str) -> None:
+    """Price ``name`` (an Azure deployment, a proxy's model name) as ``model``."""
+    PRICER.book.add([], {name: model})
+    PRICER.invalidate()
+
+
+def load_prices(path: str | Path) -> int:
+    """Read a JSON or TOML prices file (model -> prices per million tokens, or model ->
+    another model's name); return how many entries it held. Raises
+    :class:`hilt_core.ConfigError` naming the problem."""
+    return PRICER.load_file(path)
+
+
+def clear_prices() -> None:
+    """Forget every user price and alias (and which prices files were read)."""
+    PRICER.reset()
+
+
+def estimate(
+    model: str,
+    tokens: Mapping[str, int],
+    *,
+    provider: str | None = None,
+    endpoint: str | None = None,
+    service_tier: str | None = None,
+    at: datetime | None = None,
+) -> Estimate:
+    """Price a call without an event: ``tokens`` as HILT records them (prompt,
+    completion, cached, cache_write, reasoning), ``at`` the time of the call (default
+    now) for prices that changed over time."""
+    return PRICER.estimate(
+        model, tokens, provider=provider, endpoint=endpoint, service_tier=service_tier, at=at
+    )
+
+
+def reprice(event: Event) -> float | None:
+    """Price ``event`` again with today's tables (an old log line, say), replacing its
+    ``cost_usd`` / ``cost_source`` / ``cost_unknown_reason``; return the new cost."""
+    return PRICER.reprice(event)
+
+
+def enable_auto_update(url: str | None = None, interval: float = 3600.0) -> None:
+    """Let genai-prices download fresh prices now and every ``interval`` seconds (the one
+    thing here that uses the network; off unless asked for)."""
+    PRICER.auto_update(url, interval)
+
+
+def disable_auto_update() -> None:
+    """Stop downloading prices; the last ones fetched stay in use."""
+    PRICER.stop_auto_update()
+
+
+__all__ = [
+    "ENV_AUTO_UPDATE",
+    "ENV_FILE",
+    "Estimate",
+    "alias",
+    "clear_prices",
+    "disable_auto_update",
+    "enable_auto_update",
+    "estimate",
+    "load_prices",
+    "reprice",
+    "set_price",
+]
