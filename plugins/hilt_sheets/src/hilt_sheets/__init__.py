@@ -1,0 +1,49 @@
+"""HILT's Google Sheets backend: every LLM call as a row of a sheet your team can read.
+
+Registered in the entry-point group ``hilt`` as ``sheets``::
+
+    hilt.instrument(backend="sheets", sheet_id="1AbC...", credentials_path="key.json",
+                    worksheet_name="LLM Logs")
+
+Rows are uploaded by a thread of this plugin, in batches (one ``values.append`` each),
+paced under the per-user write quota; failures are retried, and rows the sheet cannot
+take yet wait in a local spill file that is replayed, in order, without duplicates.
+gspread and google-auth are imported only when a session opens (``pip install
+"hilt[sheets]"``). Setup guide: docs/google_sheets_setup.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from hilt_core import Event, hookimpl
+from hilt_sheets.backend import SheetsBackend, SheetsUnavailable, open_backend
+from hilt_sheets.cells import MAX_CELL_CHARS, cut
+from hilt_sheets.settings import ID_COLUMN
+
+
+@hookimpl
+def backend_open(name: str, options: Mapping[str, Any]) -> SheetsBackend:
+    return open_backend(options)
+
+
+@hookimpl
+def backend_write(handle: SheetsBackend, events: Sequence[Event]) -> None:
+    handle.write(events)
+
+
+@hookimpl
+def backend_close(handle: SheetsBackend, flush_only: bool) -> None:
+    if flush_only:
+        handle.flush()
+    else:
+        handle.close()
+
+
+@hookimpl
+def backend_read(handle: SheetsBackend) -> Iterator[Event]:
+    return handle.read()
+
+
+__all__ = ["ID_COLUMN", "MAX_CELL_CHARS", "SheetsBackend", "SheetsUnavailable", "cut"]

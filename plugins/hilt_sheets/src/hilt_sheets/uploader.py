@@ -1,0 +1,509 @@
+"""The upload thread: the one owner of the gspread client (a ``requests.Session`` is not
+thread-safe), turning buffered rows into paced ``values.append`` requests.
+
+Rows flow buffer -> sheet, one append per batch, at most ``writes_per_minute`` writes.
+Failures are retried with jittered exponential backoff (429, 5xx, dropped connections);
+when retrying cannot help now (a long outage, a revoked share, too many retries, or a
+flush/close deadline) the rows go to the spill file and the thread probes the sheet with
+growing pauses. Order is kept by one rule: while the spill file holds rows, it is
+replayed before any buffered row is sent, and buffered rows are spilled behind it.
+
+Duplicates: a request whose answer was lost may have been applied. Before sending such a
+batch again, and before every replay, the thread reads the sheet's ``event_id`` column
+and skips rows already there.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from hilt_sheets.cells import Row, row_bytes
+from hilt_sheets.failures import classify, describe, status_of
+from hilt_sheets.settings import ID_COLUMN, Settings
+from hilt_sheets.spill import Spill
+from hilt_sheets.target import Target
+
+log = logging.getLogger("hilt")
+
+T = TypeVar("T")
+_NEVER = math.inf
+
+
+class _Ticket:
+    """A flush request: done once every row accepted before it is uploaded or spilled."""
+
+    __slots__ = ("deadline", "done", "ok", "upto")
+
+    def __init__(self, upto: int, deadline: float) -> None:
+        self.upto = upto
+        self.deadline = deadline
+        self.done = threading.Event()
+        self.ok = False
+
+
+class Uploader:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        target: Target | None,
+        connect: Callable[[], Target],
+        spill: Spill,
+        account: str,
+        last_error: str = "",
+    ) -> None:
+        self.settings = settings
+        self.spill = spill
+        self.account = account
+        self._target = target
+        self._connect = connect
+        self._reset_state()
+        self.stats: dict[str, Any] = {
+            "uploaded": 0,
+            "appends": 0,
+            "retries": 0,
+            "spilled": 0,
+            "replayed": 0,
+            "skipped_duplicates": 0,
+            "failures": 0,
+            "last_error": last_error,
+        }
+        if target is None:  # the sheet was unreachable at open: start by probing it
+            self._down = True
+            self._probe_at = time.monotonic()
+        self._start()
+
+    def _reset_state(self) -> None:
+        self._cond = threading.Condition()
+        self._buffer: deque[Row] = deque()
+        self._oldest_at = 0.0
+        self._accepted = 0
+        self._settled = 0
+        self._inflight: list[Row] = []
+        self._tickets: list[_Ticket] = []
+        self._jobs: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._stopping = False
+        self._close_deadline = _NEVER
+        self._abandoned = False
+        self._down = False
+        self._probe_at = 0.0
+        self._probe_delay = self.settings.retry_base
+        self._next_write_at = 0.0
+        self._last_row: int | None = None
+        self._spill_seen = self.spill.pending()
+        self._pid = os.getpid()
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="hilt-sheets", daemon=True)
+        self._thread.start()
+
+    # -- called from other threads ---------------------------------------------------------
+    def put(self, rows: list[Row]) -> None:
+        if not rows:
+            return
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._cond:
+            if self._stopping:
+                # Closed: nobody will upload these; keep them for the next session.
+                self._spill_rows(rows)
+                return
+            if not self._buffer:
+                self._oldest_at = time.monotonic()
+            self._buffer.extend(rows)
+            self._accepted += len(rows)
+            if len(self._buffer) >= self.settings.max_batch_rows:
+                self._cond.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the rows accepted so far are in the sheet (True) or spilled (False)."""
+        margin = min(1.0, timeout * 0.2)  # spill in time for the caller to see the result
+        with self._cond:
+            if not self._alive():
+                return not self._buffer and not self.spill.pending()
+            ticket = _Ticket(self._accepted, time.monotonic() + timeout - margin)
+            self._tickets.append(ticket)
+            self._cond.notify_all()
+        ticket.done.wait(timeout)
+        return ticket.done.is_set() and ticket.ok
+
+    def close(self, timeout: float) -> bool:
+        """Upload what can be within ``timeout``, spill the rest, stop the thread."""
+        margin = min(1.0, timeout * 0.2)
+        with self._cond:
+            self._stopping = True
+            self._close_deadline = time.monotonic() + timeout - margin
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+        with self._cond:
+            if thread is not None and thread.is_alive():
+                # Stuck in a request: keep its rows too (a replay skips them if it lands).
+                self._abandoned = True
+                self._spill_rows(self._inflight + list(self._buffer))
+                self._inflight = []
+                self._buffer.clear()
+            return not self._buffer and not self.spill.pending()
+
+    def call(self, fn: Callable[[], T], timeout: float) -> T:
+        """Run ``fn`` (a read) on the upload thread, which owns the client."""
+        future: Future[T] = Future()
+        with self._cond:
+            queued = self._alive()
+            if queued:
+                self._jobs.append((fn, future))
+                self._cond.notify_all()
+        if not queued:  # the thread is gone (closed session): nobody else uses the client
+            return fn()
+        return future.result(timeout)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._cond:
+            return {
+                **self.stats,
+                "buffered": len(self._buffer) + len(self._inflight),
+                "down": self._down,
+                "spill_pending": self.spill.pending(),
+            }
+
+    @property
+    def target(self) -> Target | None:
+        return self._target
+
+    def _gone(self) -> bool:
+        return self._abandoned  # close() gave up on this thread while it was in a request
+
+    def _alive(self) -> bool:
+        t = self._thread
+        return t is not None and t.is_alive() and not self._abandoned and not self._stopping
+
+    def _after_fork(self) -> None:
+        # The parent's buffer and thread stay with the parent; so do its connections.
+        self.spill.after_fork()
+        self._reset_state()
+        if self._target is not None:
+            self._target.drop_connections()
+        self._start()
+
+    # -- the thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._abandoned and not self._due():
+                    self._cond.wait(self._idle_wait())
+                if self._abandoned:
+                    return
+                stopping = self._stopping
+                tickets = list(self._tickets)
+            self._run_jobs()
+            try:
+                self._pass(urgent=bool(tickets) or stopping)
+            except Exception as exc:  # a bug here must not lose rows or kill the thread
+                log.exception("HILT Sheets upload error; rows are kept in %s", self.spill.path)
+                self._fail(exc)
+            with self._cond:
+                if self._gone():
+                    return
+                ok = not self.spill.pending()  # every row is in the sheet
+                for ticket in tickets:
+                    if self._settled >= ticket.upto:
+                        ticket.ok = ok
+                        ticket.done.set()
+                        self._tickets.remove(ticket)
+                if stopping and not self._buffer:
+                    self._fail_jobs()
+                    return
+
+    def _due(self) -> bool:
+        if self._jobs or self._tickets or self._stopping:
+            return True
+        now = time.monotonic()
+        n = len(self._buffer)
+        if n >= self.settings.max_batch_rows:
+            return True
+        if n and now >= self._oldest_at + self.settings.flush_interval:
+            return True
+        if self._down:
+            return now >= self._probe_at and self._spill_seen
+        return self._spill_seen
+
+    def _idle_wait(self) -> float:
+        now = time.monotonic()
+        wait = 1.0
+        if self._buffer:
+            wait = min(wait, self._oldest_at + self.settings.flush_interval - now)
+        if self._down and self._spill_seen:  # else there is nothing to probe with
+            wait = min(wait, self._probe_at - now)
+        return max(wait, 0.005)
+
+    def _run_jobs(self) -> None:
+        while True:
+            with self._cond:
+                if not self._jobs:
+                    return
+                fn, future = self._jobs.popleft()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def _fail_jobs(self) -> None:
+        while self._jobs:
+            _, future = self._jobs.popleft()
+            if future.set_running_or_notify_cancel():
+                future.set_exception(RuntimeError("the HILT Sheets session is closed"))
+
+    def _pass(self, urgent: bool) -> None:
+        """Upload what is waiting: the spill file first, then the buffer."""
+        with self._cond:
+            idle = not self._buffer
+        if idle and not self.spill.pending():
+            return  # nothing waits: no request (a close while down stays quiet)
+        if self._down and not urgent and time.monotonic() < self._probe_at:
+            self._spill_all()  # during an outage rows wait on disk, not in memory
+            return
+        target = self._target
+        if target is None:
+            if not self._retrying(self._reconnect, write=False):
+                return
+            target = self._target
+            assert target is not None
+        elif target.header_age() >= self.settings.header_ttl and not self._retrying(
+            lambda _: self._check_header(target), write=False
+        ):
+            return
+        self._spill_seen = self.spill.pending()
+        if self._spill_seen and not self._replay(target):
+            return
+        with self._cond:
+            upto = self._accepted  # rows arriving meanwhile wait for the next pass
+        while self._settled < upto:
+            with self._cond:
+                batch = self._take_batch()
+                self._inflight = batch
+            if not batch:
+                break
+            if not self._retrying(self._sender(target, batch), write=True):
+                return
+            with self._cond:
+                self._inflight = []
+                self._settled += len(batch)
+        self._recovered()
+
+    def _reconnect(self, _ambiguous: bool) -> None:
+        self._target = self._connect()
+
+    def _check_header(self, target: Target) -> None:
+        # Someone may have moved, added or deleted columns: rows go by name, so re-read.
+        if target.sync_header():
+            self._next_write_at = time.monotonic() + self.settings.write_spacing
+
+    def _take_batch(self) -> list[Row]:
+        batch: list[Row] = []
+        size = 0
+        while self._buffer and len(batch) < self.settings.max_batch_rows:
+            cost = row_bytes(self._buffer[0])
+            if batch and size + cost > self.settings.max_batch_bytes:
+                break
+            batch.append(self._buffer.popleft())
+            size += cost
+        if self._buffer:
+            self._oldest_at = time.monotonic()
+        return batch
+
+    def _sender(self, target: Target, rows: list[Row]) -> Callable[[bool], object]:
+        return lambda ambiguous: self._send(target, rows, ambiguous)
+
+    @staticmethod
+    def _id_reader(target: Target, first_row: int, into: set[str]) -> Callable[[bool], object]:
+        return lambda _: into.update(target.ids(first_row))
+
+    def _send(self, target: Target, rows: list[Row], ambiguous: bool) -> list[Row]:
+        """Append ``rows`` (minus those a lost answer may already have put in the sheet)."""
+        if ambiguous:
+            present = target.ids(self._last_row or 2)
+            kept = [r for r in rows if str(r.get(ID_COLUMN)) not in present]
+            self.stats["skipped_duplicates"] += len(rows) - len(kept)
+            rows = kept
+        if rows:
+            self._next_write_at = time.monotonic() + self.settings.write_spacing
+            last = target.append(rows)
+            if last is not None:
+                self._last_row = last
+            self.stats["appends"] += 1
+            self.stats["uploaded"] += len(rows)
+        return rows
+
+    def _replay(self, target: Target) -> bool:
+        """Upload the spill file's rows, oldest first, skipping those already in the sheet."""
+        with self.spill.replaying() as mine:
+            if not mine:
+                # Another session is replaying this file: queue our rows behind its rows.
+                self._spill_all()
+                self._go_down(self.settings.flush_interval)
+                return False
+            first_row = 2  # the whole column: a lost answer may have landed anywhere
+            while True:
+                rows = self.spill.load()
+                if not rows:
+                    self._spill_seen = False
+                    return True
+                present: set[str] = set()
+                if not self._retrying(self._id_reader(target, first_row, present), write=False):
+                    return False
+                # Rows other sessions add meanwhile: only what landed since needs checking.
+                first_row = self._last_row or 2
+                done = {str(r.get(ID_COLUMN)) for r in rows if str(r.get(ID_COLUMN)) in present}
+                self.stats["skipped_duplicates"] += len(done)
+                self.spill.remove(done)
+                todo = [r for r in rows if str(r.get(ID_COLUMN)) not in present]
+                while todo:
+                    chunk = self._chunk(todo)
+                    todo = todo[len(chunk) :]
+                    if not self._retrying(self._sender(target, chunk), write=True):
+                        return False
+                    self.spill.remove({str(r.get(ID_COLUMN)) for r in chunk})
+                    self.stats["replayed"] += len(chunk)
+                log.info("HILT replayed rows kept in %s into the sheet", self.spill.path)
+
+    def _chunk(self, rows: list[Row]) -> list[Row]:
+        size = 0
+        for i, row in enumerate(rows[: self.settings.max_batch_rows]):
+            size += row_bytes(row)
+            if i and size > self.settings.max_batch_bytes:
+                return rows[:i]
+        return rows[: self.settings.max_batch_rows]
+
+    # -- failure handling ------------------------------------------------------------------
+    def _retrying(self, action: Callable[[bool], object], *, write: bool) -> bool:
+        """Run ``action(ambiguous)`` until it succeeds (True). On a permanent failure, too
+        many retries or a deadline, spill what is waiting and return False."""
+        attempt = 0
+        ambiguous = False
+        # While down, one request is the probe; the pause between probes grows instead.
+        retries = 0 if self._down else self.settings.max_retries
+        while True:
+            if write and not self._wait_until(self._next_write_at):
+                self._spill_all()
+                return False
+            try:
+                action(ambiguous)
+                return True
+            except Exception as exc:
+                kind = classify(exc)
+                ambiguous = ambiguous or kind == "ambiguous"
+                if kind == "permanent" or attempt >= retries:
+                    self._fail(exc)
+                    return False
+                delay = self._backoff(attempt)
+                attempt += 1
+                self.stats["retries"] += 1
+                log.debug("HILT Sheets request failed (%r); retry in %.2fs", exc, delay)
+                if not self._wait_until(time.monotonic() + delay):
+                    self._fail(exc, probe_in=delay)
+                    return False
+
+    def _backoff(self, attempt: int) -> float:
+        # Google's advice: min(2^n + random up to 1 s, max); the jitter spreads retries of
+        # many processes that failed together.
+        s = self.settings
+        base = min(s.retry_base * 2.0**attempt, s.max_backoff)
+        return base + random.uniform(0, min(1.0, s.retry_base))
+
+    def _wait_until(self, when: float) -> bool:
+        """Sleep until ``when`` (serving reads meanwhile); False if a flush or close
+        deadline comes first, the buffer overflows, or the session was abandoned."""
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                if self._abandoned or len(self._buffer) > self.settings.max_buffer_rows:
+                    return False
+                if now >= when:
+                    return True
+                if self._deadline() < when:
+                    return False
+                if not self._jobs:
+                    self._cond.wait(min(when - now, 0.25))
+            self._run_jobs()
+
+    def _deadline(self) -> float:
+        deadline = self._close_deadline if self._stopping else _NEVER
+        for ticket in self._tickets:
+            deadline = min(deadline, ticket.deadline)
+        return deadline
+
+    def _fail(self, exc: BaseException, probe_in: float | None = None) -> None:
+        message = describe(exc, self.settings.sheet_id, self.settings.worksheet_name, self.account)
+        kind = classify(exc)
+        if kind == "permanent":
+            self._target = None  # reconnect on the next probe: the tab may be gone, ...
+        self.stats["failures"] += 1
+        first = not self._down
+        self.stats["last_error"] = message
+        with self._cond:
+            waiting = len(self._buffer) + len(self._inflight)
+        self._spill_all()
+        self._go_down(probe_in)
+        level = logging.ERROR if kind == "permanent" or status_of(exc) == 403 else logging.WARNING
+        if first:
+            log.log(
+                level,
+                "HILT could not write to Google Sheet %r: %s. %d rows are kept in %s and "
+                "replayed, in order, when the sheet is reachable again.",
+                self.settings.sheet_id,
+                message.rstrip("."),
+                waiting,
+                self.spill.path,
+            )
+        else:
+            log.debug("HILT Sheets still unreachable: %s", message)
+
+    def _go_down(self, probe_in: float | None = None) -> None:
+        s = self.settings
+        with self._cond:
+            if probe_in is None:
+                probe_in = self._probe_delay + random.uniform(0, min(1.0, s.retry_base))
+                self._probe_delay = min(self._probe_delay * 2, s.max_backoff)
+            self._down = True
+            self._probe_at = time.monotonic() + probe_in
+            self._spill_seen = self._spill_seen or self.spill.pending()
+
+    def _recovered(self) -> None:
+        with self._cond:
+            if self._down:
+                log.info("HILT is writing to Google Sheet %r again", self.settings.sheet_id)
+            self._down = False
+            self._probe_delay = self.settings.retry_base
+
+    def _spill_all(self) -> None:
+        with self._cond:
+            rows = self._inflight + list(self._buffer)
+            self._inflight = []
+            self._buffer.clear()
+            self._spill_rows(rows)
+            self._settled = self._accepted
+
+    def _spill_rows(self, rows: list[Row]) -> None:
+        # Under the condition's lock: a close() that gives up on a stuck thread must find
+        # every row either in memory or on disk, never in between.
+        if not rows:
+            return
+        try:
+            self.spill.append(rows)
+        except OSError:
+            log.exception("HILT could not keep %d rows in %s: lost", len(rows), self.spill.path)
+            return
+        self.stats["spilled"] += len(rows)
+        self._spill_seen = True
