@@ -102,8 +102,11 @@ class Call:
                     conv = extract.conversation_of(
                         [{"role": "system", "content": instructions}, *items]
                     )
-            new, _ = extract.new_turn(items)
+            new, last_said = extract.new_turn(items)
             content = extract.turn_content(new)
+            if link is None and last_said is not None:  # history sent by hand
+                said = extract.message_text(extract.get(last_said, "content"))[0]
+                link = _links.get((conv, hash(said or "")))
             reply_to = link[0] if link else None
         else:  # embeddings, completions: the input is the prompt
             raw = body.get("input", body.get("prompt"))
@@ -141,6 +144,17 @@ class Call:
         self.prompt_id = event.event_id
         self.session.append(event)
 
+    def _append(self, event: Event) -> None:
+        if self.session.closed:
+            # The app closed (or re-instrumented) HILT while this call was in flight; the
+            # prompt went to that session, so the answer must not go to another one.
+            log.warning(
+                "HILT: an OpenAI call ended after its session was closed; its %s is not recorded",
+                event.action,
+            )
+            return
+        self.session.append(event)
+
     # -- end -----------------------------------------------------------------------------
     def _extensions(self, status: int) -> dict[str, Any]:
         ext: dict[str, Any] = {
@@ -151,9 +165,8 @@ class Call:
             "endpoint": self.client_info[1],
             "api": self.api,
             "status_code": status,
+            "attempts": self.attempts,
         }
-        if self.attempts > 1:
-            ext["attempts"] = self.attempts
         return ext
 
     def completion(
@@ -194,6 +207,7 @@ class Call:
                 if isinstance(vec, list):
                     stream["dimensions"] = len(vec)
         ext = self._extensions(200)
+        ext["stream"] = False
         if model:
             ext["model"] = model
         if response_id:
@@ -218,11 +232,11 @@ class Call:
             metrics=metrics,
             extensions=ext,
         )
-        self.session.append(event)
+        self._append(event)
         text = content.get("text") if content else None
-        if api == "chat.completions":
+        if api in ("chat.completions", "responses"):
             remember((self.conversation, hash(text or "")), event.event_id, self.conversation)
-        elif api == "responses" and response_id:
+        if api == "responses" and response_id:
             remember(response_id, event.event_id, self.conversation)
 
     def error(self, exc: BaseException, partial: dict[str, Any] | None = None) -> None:
@@ -240,7 +254,7 @@ class Call:
         if partial:
             ext.update(partial)
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        self.session.append(
+        self._append(
             Event(
                 session_id=self.conversation,
                 actor=SYSTEM_ACTOR,

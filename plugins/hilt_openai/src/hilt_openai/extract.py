@@ -119,10 +119,19 @@ def conversation_of(messages: Sequence[Any]) -> str:
     return "conv_" + short_hash(system, user)
 
 
+def _from_model(item: Any) -> bool:
+    """An assistant message, or a Responses API output item replayed as input (a function
+    or tool call, reasoning): what the model said, not new input."""
+    if get(item, "role") == "assistant":
+        return True
+    kind = get(item, "type")
+    return isinstance(kind, str) and (kind.endswith("_call") or kind == "reasoning")
+
+
 def new_turn(messages: Sequence[Any]) -> tuple[list[Any], Any | None]:
     """The messages after the last assistant message, and that assistant message."""
     for i in range(len(messages) - 1, -1, -1):
-        if get(messages[i], "role") == "assistant":
+        if _from_model(messages[i]):
             return list(messages[i + 1 :]), messages[i]
     return list(messages), None
 
@@ -139,7 +148,11 @@ def turn_content(new: Sequence[Any]) -> dict[str, Any]:
     if text is None:
         text = "\n".join(d["text"] for d in described if d.get("text")) or None
     content: dict[str, Any] = {"text": text}
-    if len(described) > 1 or any("parts" in d or "tool_calls" in d for d in described):
+    # One plain user message says it all in ``text``; anything else (a tool result, a
+    # developer message, parts, a name) keeps its role and details in ``messages``.
+    if len(described) > 1 or any(
+        d["role"] != "user" or set(d) - {"role", "text"} for d in described
+    ):
         content["messages"] = described
     return content
 

@@ -30,6 +30,7 @@ ENDPOINTS = {
     "/completions": "completions",
 }
 RAW_HEADER = "X-Stainless-Raw-Response"
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 _CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "hilt_openai_call", default=None
 )
@@ -45,8 +46,13 @@ def client_info(client: Any) -> tuple[str, str]:
         cached = None
     if cached is not None and cached[0] is base:
         return cached[1]
-    netloc = urlsplit(str(base)).netloc
-    if "Azure" in type(client).__name__ or hasattr(client, "_azure_deployment"):
+    parts = urlsplit(str(base))
+    netloc, host = parts.netloc, (parts.hostname or "")
+    if (
+        "Azure" in type(client).__name__
+        or hasattr(client, "_azure_deployment")
+        or host.endswith(AZURE_HOSTS)  # Azure's v1 API, reached with the plain OpenAI client
+    ):
         info = ("azure", netloc)
     elif netloc == "api.openai.com":
         info = ("openai", netloc)
@@ -70,6 +76,24 @@ def _inject_usage(options: Any, body: dict[str, Any], provider: str, setting: An
         return False
     options.json_data = {**body, "stream_options": {**(so or {}), "include_usage": True}}
     return True
+
+
+def _record_unparsed(response: Any, call: Call) -> None:
+    """A ``with_streaming_response`` closed without ``parse()``: read what the app read."""
+    http = response.http_response
+    is_stream = bool(getattr(response, "_is_sse_stream", False))
+    body: Any = None
+    if not is_stream and getattr(http, "_content", None) is not None:  # read by the app
+        with contextlib.suppress(ValueError):
+            body = http.json()
+    if isinstance(body, dict):
+        call.completion(body)
+    else:
+        call.completion(
+            None,
+            content={"text": None},
+            stream={"stream": is_stream, "partial": True, "unparsed": True},
+        )
 
 
 class _Patcher:
@@ -119,7 +143,11 @@ class _Patcher:
         return result
 
     def _wrap_parse(self, response: Any, call: Call, is_async: bool) -> None:
-        orig = response.parse
+        """``with_streaming_response``: the body is the app's to read. Record the parsed
+        object when the app parses it; when it closes the response without parsing, record
+        what the body says if it was read, else a completion marked ``unparsed``."""
+        orig_parse = response.parse
+        orig_close = response.close
         done: list[bool] = []
 
         def seen(parsed: Any) -> None:
@@ -136,24 +164,47 @@ class _Patcher:
             except Exception:
                 log.exception("HILT could not record a response; the application is unaffected")
 
+        def closed() -> None:
+            if done:
+                return
+            done.append(True)
+            try:
+                _record_unparsed(response, call)
+            except Exception:
+                log.exception("HILT could not record a response; the application is unaffected")
+
         if is_async:
 
             async def aparse(*args: Any, **kwargs: Any) -> Any:
-                parsed = await orig(*args, **kwargs)
+                parsed = await orig_parse(*args, **kwargs)
                 if not args and not kwargs:
                     seen(parsed)
                 return parsed
 
+            async def aclose(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await orig_close(*args, **kwargs)
+                finally:
+                    closed()
+
             response.parse = aparse
+            response.close = aclose
         else:
 
             def parse(*args: Any, **kwargs: Any) -> Any:
-                parsed = orig(*args, **kwargs)
+                parsed = orig_parse(*args, **kwargs)
                 if not args and not kwargs:
                     seen(parsed)
                 return parsed
 
+            def close(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return orig_close(*args, **kwargs)
+                finally:
+                    closed()
+
             response.parse = parse
+            response.close = close
 
     def make_sync(self, original: Callable[..., Any]) -> Callable[..., Any]:
         begin, end = self._begin, self._end

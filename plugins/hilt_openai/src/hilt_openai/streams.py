@@ -22,7 +22,16 @@ log = logging.getLogger("hilt")
 
 
 class StreamRecord:
-    __slots__ = ("__weakref__", "call", "chunks", "done", "hide_usage", "lock", "t_first")
+    __slots__ = (
+        "__weakref__",
+        "call",
+        "chunks",
+        "done",
+        "hide_usage",
+        "in_next",
+        "lock",
+        "t_first",
+    )
 
     def __init__(self, call: Call, hide_usage: bool) -> None:
         self.call = call
@@ -30,7 +39,34 @@ class StreamRecord:
         self.t_first = 0.0
         self.done = False
         self.hide_usage = hide_usage
+        # True while the SDK produces the next chunk: its own ``finally`` closes the HTTP
+        # response when the body ends, and that close is not the app leaving early.
+        self.in_next = False
         self.lock = threading.Lock()
+
+    def take(self, chunk: Any) -> bool:
+        """Keep ``chunk``; False when the app must not see it (the usage chunk HILT asked
+        for). Never raises: a chunk HILT cannot read is passed on untouched."""
+        try:
+            if not self.chunks:
+                self.t_first = time.perf_counter()
+            self.chunks.append(chunk)
+        except Exception:
+            log.exception("HILT could not read a stream chunk; the application is unaffected")
+        if self.hide_usage:
+            try:
+                if chunk.usage is not None and not chunk.choices:
+                    return False
+                # The app did not ask for usage: "usage" must not count as a set field
+                # (model_dump(exclude_unset=True) would differ from an uninstrumented run).
+                chunk.__pydantic_fields_set__.discard("usage")
+            except Exception:
+                log.exception("HILT could not read a stream chunk; the application is unaffected")
+        return True
+
+    def closed_by_app(self) -> None:
+        if not self.in_next:
+            self.finish("closed")
 
     def finish(self, how: str, exc: BaseException | None = None) -> None:
         with self.lock:
@@ -160,18 +196,17 @@ def _responses_parts(events: list[Any]) -> dict[str, Any]:
 
 
 def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
-    chunks = rec.chunks
-    hide = rec.hide_usage
     try:
-        for chunk in inner:
-            if not chunks:
-                rec.t_first = time.perf_counter()
-            chunks.append(chunk)
-            if hide:
-                if chunk.usage is not None and not chunk.choices:
-                    continue  # the usage-only chunk we asked for: the app did not
-                chunk.__pydantic_fields_set__.discard("usage")
-            yield chunk
+        while True:
+            rec.in_next = True
+            try:
+                chunk = next(inner)
+            except StopIteration:
+                break
+            finally:
+                rec.in_next = False
+            if rec.take(chunk):
+                yield chunk
     except GeneratorExit:
         rec.finish("closed")
         raise
@@ -182,18 +217,17 @@ def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
 
 
 async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterator[Any]:
-    chunks = rec.chunks
-    hide = rec.hide_usage
     try:
-        async for chunk in inner:
-            if not chunks:
-                rec.t_first = time.perf_counter()
-            chunks.append(chunk)
-            if hide:
-                if chunk.usage is not None and not chunk.choices:
-                    continue
-                chunk.__pydantic_fields_set__.discard("usage")
-            yield chunk
+        while True:
+            rec.in_next = True
+            try:
+                chunk = await inner.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                rec.in_next = False
+            if rec.take(chunk):
+                yield chunk
     except GeneratorExit:
         rec.finish("closed")
         raise
@@ -203,33 +237,43 @@ async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterat
     rec.finish("complete")
 
 
+def _hook_close(http_response: Any, rec: StreamRecord, is_async: bool) -> None:
+    """Finish the record when the HTTP response is closed by the app: ``Stream.close()``,
+    ``with``, and the SDK's ``.stream()`` helpers, whose ``close()`` closes the response
+    without going through the Stream."""
+    if is_async:
+        orig_aclose = http_response.aclose
+
+        async def aclose(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await orig_aclose(*args, **kwargs)
+            finally:
+                rec.closed_by_app()
+
+        http_response.aclose = aclose
+    else:
+        orig_close = http_response.close
+
+        def close(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return orig_close(*args, **kwargs)
+            finally:
+                rec.closed_by_app()
+
+        http_response.close = close
+
+
 def wrap_stream(stream: Any, call: Call, hide_usage: bool, is_async: bool) -> Any:
     """Wrap ``stream`` (an openai Stream / AsyncStream) in place and return it."""
     if getattr(stream, "_hilt_record", None) is not None:
         return stream
     rec = StreamRecord(call, hide_usage)
     inner = stream._iterator
-    orig_close = stream.close
     if is_async:
         stream._iterator = _aiterate(inner, rec)
-
-        async def aclose() -> None:
-            try:
-                await orig_close()
-            finally:
-                rec.finish("closed")
-
-        stream.close = aclose
     else:
         stream._iterator = _iterate(inner, rec)
-
-        def close() -> None:
-            try:
-                orig_close()
-            finally:
-                rec.finish("closed")
-
-        stream.close = close
+    _hook_close(stream.response, rec, is_async)
     stream._hilt_record = rec
     weakref.finalize(stream, rec.finish, "gc")
     return stream

@@ -188,6 +188,9 @@ def _json_reply(fmt: Any, echo: str) -> str | None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog (5) resets connections when dozens of clients connect
+    # at once (50 asyncio tasks); a real API endpoint accepts them.
+    request_queue_size = 256
     fake: FakeOpenAI
 
     def handle_error(self, request: Any, client_address: Any) -> None:
