@@ -27,6 +27,7 @@ from hilt_core.instrument import instrument, is_instrumented, uninstrument
 from hilt_core.markers import PROJECT, hookimpl, hookspec
 from hilt_core.model import ACTIONS, ACTOR_TYPES, HILT_VERSION, Actor, Content, Event, Metrics
 from hilt_core.recorder import Recorder
+from hilt_core.redactors import register_redactor
 from hilt_core.registry import (
     Registry,
     default_registry,
@@ -35,6 +36,7 @@ from hilt_core.registry import (
     unregister_plugin,
 )
 from hilt_core.session import Session
+from hilt_core.textfields import drop_text, map_text, text_fields
 
 __version__ = "1.0.0"
 
@@ -65,6 +67,7 @@ __all__ = [
     "current_conversation",
     "current_session",
     "default_registry",
+    "drop_text",
     "dumps",
     "event_dict",
     "hookimpl",
@@ -72,11 +75,14 @@ __all__ = [
     "instrument",
     "is_instrumented",
     "loads",
+    "map_text",
     "new_event_id",
     "register_plugin",
+    "register_redactor",
     "scope",
     "set_default_registry",
     "strip_content",
+    "text_fields",
     "uninstrument",
     "unregister_plugin",
     "use_session",

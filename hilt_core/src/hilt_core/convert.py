@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
-from hilt_core.model import Actor, Content, Event, Metrics
+from hilt_core.model import HILT_VERSION, Actor, Content, Event, Metrics
 
 
 def _actor_dict(a: Actor) -> dict[str, Any]:
@@ -55,7 +55,8 @@ def _metrics_dict(m: Metrics) -> dict[str, Any]:
 def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
     """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson."""
     d: dict[str, Any] = {
-        "hilt_version": e.hilt_version,
+        # A line written now is v1, whatever format the event was read from.
+        "hilt_version": HILT_VERSION,
         "event_id": e.event_id,
         "timestamp": e.timestamp.isoformat() if iso_timestamp else e.timestamp,
         "session_id": e.session_id,

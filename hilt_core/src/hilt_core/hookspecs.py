@@ -47,11 +47,14 @@ def redact(event: Event, mode: str) -> bool | None:
     """Scrub or drop content of ``event`` before anything stores it.
 
     Fires for every event, on the writer thread, after ``event_enrich`` and before
-    ``backend_write``, for every registered redactor. ``mode`` is the capture mode chosen at
-    ``instrument()`` ("full", "redacted", "hash" or "metadata"). Change the event's text
-    fields in place; return ``False`` to drop the whole event (it is counted, not written).
-    Redactors run in a documented order (``tryfirst`` first, then last registered first).
-    If one raises, the event's content is removed and the event is kept with a marker:
+    ``backend_write``, for every always-on redactor and for the opt-in ones
+    (``HILT_OPT_IN = True``) the session named in ``redactors=[...]``. ``mode`` is the
+    capture mode chosen at ``instrument()`` ("full", "redacted", "hash" or "metadata"),
+    applied by the core after every redactor. Change the event's text fields in place
+    (``hilt_core.map_text`` reaches them all); return ``False`` to drop the whole event (it
+    is counted, not written). Order: the ``redactors=[...]`` list, then the other
+    always-on ones (``tryfirst`` first, ``trylast`` last, else registration order). If one
+    raises, the event's content is removed and the event is kept with a marker:
     redaction fails closed.
     """
 

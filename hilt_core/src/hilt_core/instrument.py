@@ -76,18 +76,26 @@ def instrument(
         _uninstrument_locked()
         context.GLOBAL.session = session
         recorder = Recorder(session.options)
-        try:
-            for name, plugin in resolved:
+        for name, plugin in resolved:
+            try:
                 undo = reg.caller(plugin, "provider_patch")(
                     name=name, recorder=recorder, options=session.options
                 )
-                if undo is not None:
-                    _undo.append((name, undo))
-        except Exception as exc:
-            _uninstrument_locked()
-            if isinstance(exc, HILTError):
-                raise
-            raise ConfigError(f"HILT could not instrument provider {name!r}: {exc}") from exc
+            except HILTError as exc:
+                # A plugin's deliberate refusal (bad options, SDK missing): a config error
+                # when the app named the provider, a warning for the implicit default.
+                if explicit:
+                    _uninstrument_locked()
+                    raise
+                log.warning("HILT: provider %r is not instrumented: %s", name, exc)
+                continue
+            except Exception:
+                # A broken plugin (an SDK version it does not know, a bug) must not stop
+                # the application from starting: skip it, loudly.
+                log.exception("HILT could not patch provider %r; its calls are not logged", name)
+                continue
+            if undo is not None:
+                _undo.append((name, undo))
         log.debug("HILT instrumented %s -> %r", [n for n, _ in resolved], session)
         return session
 

@@ -8,7 +8,7 @@ content=Content(text="hi"))``, dicts accepted for ``actor`` / ``content`` / ``me
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -17,6 +17,7 @@ from hilt_core.errors import ValidationError
 from hilt_core.ids import new_event_id
 
 HILT_VERSION = "1.0"
+_ZERO = timedelta(0)
 
 ACTIONS = frozenset(
     {
@@ -168,11 +169,14 @@ def _as_metrics(value: Metrics | dict[str, Any] | None) -> Metrics | None:
 
 
 def _as_timestamp(value: datetime | str) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    # Lines are always written in UTC: an aware time in another zone is converted, a
+    # naive one (0.2.8's columns form wrote "2026-01-01 12:00:00") is taken as UTC.
     if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
     raise ValidationError("timestamp must be a datetime or an ISO 8601 string")
 
 

@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from hilt_core.capture import strip_content
+from hilt_core import redactors as _redactors
+from hilt_core.capture import Capture, strip_content
 from hilt_core.model import Actor, Content, Event
 from hilt_core.registry import Registry
 
@@ -49,7 +50,7 @@ class Pipeline:
         plugin: object,
         handle: object,
         backend_name: str,
-        capture: str = "full",
+        capture: Capture | str = "full",
         max_queue: int = 10_000,
         flush_interval: float = 0.2,
         batch_size: int = 1_000,
@@ -58,7 +59,9 @@ class Pipeline:
         self._plugin = plugin
         self.handle = handle
         self.backend_name = backend_name
-        self.capture = capture
+        self.policy = capture if isinstance(capture, Capture) else Capture(mode=capture)
+        self.capture = self.policy.mode
+        self._finish = self.policy.finisher()
         self.max_queue = max_queue
         self.flush_interval = flush_interval
         self.batch_size = batch_size
@@ -74,7 +77,7 @@ class Pipeline:
         self.dropped = 0
         self._drop_lock = threading.Lock()
         self._dropped_reported = 0
-        self._last_warning = 0.0
+        self._last_warning = float("-inf")  # the first drop always warns
         self.stats: dict[str, int] = {
             "written": 0,
             "write_errors": 0,
@@ -217,8 +220,9 @@ class Pipeline:
     def _process(self, batch: list[Event]) -> list[Event]:
         hook = self._registry.pm.hook
         enrichers = [i.function for i in reversed(hook.event_enrich.get_hookimpls())]
-        redactors = [(i.plugin_name, i.function) for i in reversed(hook.redact.get_hookimpls())]
-        if not enrichers and not redactors:
+        redactors = _redactors.ordered(self._registry, self.policy.redactors)
+        finish = self._finish
+        if not enrichers and not redactors and finish is None:
             return batch
         mode = self.capture
         out: list[Event] = []
@@ -245,10 +249,21 @@ class Pipeline:
                         type(exc).__name__,
                     )
                     break
-            if keep:
-                out.append(event)
-            else:
+            if not keep:
                 self.stats["dropped_by_redactor"] += 1
+                continue
+            if finish is not None:
+                try:
+                    finish(event)
+                except Exception as exc:
+                    self.stats["redaction_failures"] += 1
+                    strip_content(event, f"capture_failed:{mode}")
+                    log.error(
+                        "HILT capture mode %r failed on an event (%s); its content was dropped",
+                        mode,
+                        type(exc).__name__,
+                    )
+            out.append(event)
         return out
 
     def _report_drops(self) -> None:

@@ -59,6 +59,7 @@ class Registry:
         self._lock = threading.RLock()
         self._aliases: dict[str, str] = {}
         self.failed: dict[str, str] = {}
+        self.disabled: set[str] = set()
         self.distributions: dict[str, tuple[str, str]] = {}
         if os.environ.get("HILT_TRACE_PLUGINS", "").strip() not in ("", "0", "false"):
             self.enable_tracing()
@@ -79,6 +80,7 @@ class Registry:
         for ep in importlib.metadata.entry_points(group=PROJECT):
             if ep.name in disabled or (only is not None and ep.name not in only):
                 log.debug("HILT plugin %r not loaded (HILT_LOAD/DISABLE_PLUGINS)", ep.name)
+                self.disabled.add(ep.name)
                 continue
             if self.pm.has_plugin(ep.name):
                 continue
@@ -160,6 +162,11 @@ class Registry:
         )
         if name in self.failed:
             msg += f". The plugin {name!r} is installed but failed to load: {self.failed[name]}"
+        elif name in self.disabled:
+            msg += (
+                f". The plugin {name!r} is installed but disabled by HILT_DISABLE_PLUGINS / "
+                "HILT_LOAD_PLUGINS"
+            )
         elif name in KNOWN_PACKAGES:
             msg += f". {name!r} is provided by {KNOWN_PACKAGES[name]}"
         else:

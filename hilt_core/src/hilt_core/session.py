@@ -9,8 +9,8 @@ from types import TracebackType
 from typing import Any
 
 from hilt_core import context
-from hilt_core.capture import check_mode
-from hilt_core.errors import ConfigError, SessionError
+from hilt_core.capture import Capture, capture_policy, check_mode
+from hilt_core.errors import ConfigError, HILTError, SessionError
 from hilt_core.model import HILT_VERSION, Event
 from hilt_core.pipeline import Pipeline
 from hilt_core.registry import Registry, default_registry
@@ -63,7 +63,10 @@ class Session:
         capture = check_mode(
             str(options.pop("capture", None) or os.environ.get("HILT_CAPTURE") or "full")
         )
+        # A reader writes nothing: no redactor to require, no salt to make.
+        policy = capture_policy(reg, capture, options) if mode != "r" else Capture(capture)
         pipeline_opts = {k: options.pop(k) for k in _PIPELINE_OPTIONS if k in options}
+        self._pipeline_opts = pipeline_opts  # kept for open() after close()
         self.backend = backend
         self.mode = mode
         self.encoding = encoding
@@ -83,7 +86,16 @@ class Session:
             "capture": capture,
             **options,
         }
-        handle = reg.caller(self._plugin, "backend_open")(name=backend, options=self.options)
+        try:
+            handle = reg.caller(self._plugin, "backend_open")(name=backend, options=self.options)
+        except HILTError:
+            raise
+        except Exception as exc:
+            # Nothing could be stored: fail at instrument()/Session() time, naming the
+            # plugin, rather than hand back a session that silently loses every event.
+            raise ConfigError(
+                f"The HILT backend {self._name!r} could not open: {type(exc).__name__}: {exc}"
+            ) from exc
         if handle is None:
             raise ConfigError(f"The HILT backend plugin {self._name!r} did not open a backend")
         self.handle = handle
@@ -94,7 +106,7 @@ class Session:
             plugin=self._plugin,
             handle=handle,
             backend_name=self._name,
-            capture=capture,
+            capture=policy,
             **pipeline_opts,
         )
         self._closed = False
@@ -136,7 +148,10 @@ class Session:
         """Reopen a closed session (writing starts again on the next append)."""
         if self._closed:
             self.__init__(  # type: ignore[misc]
-                backend=self.backend, registry=self._registry, **self.options
+                backend=self.backend,
+                registry=self._registry,
+                **self.options,
+                **self._pipeline_opts,
             )
         return self
 

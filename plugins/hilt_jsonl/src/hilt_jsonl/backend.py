@@ -80,7 +80,7 @@ class JsonlBackend:
 
     # -- writing -------------------------------------------------------------------------
     def _open(self, path: Path) -> int:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._fd, self._fd_path, self._pid = fd, path, os.getpid()
         return fd
 
@@ -185,9 +185,9 @@ def open_backend(options: Mapping[str, Any]) -> JsonlBackend:
     rotate = options.get("rotate")
     if rotate not in (None, "day", "size"):
         raise ConfigError(f"rotate must be 'day', 'size' or None, not {rotate!r}")
-    max_bytes = _parse_size(options["max_bytes"]) if rotate == "size" else 0
     if rotate == "size" and not options.get("max_bytes"):
         raise ConfigError("rotate='size' needs max_bytes=, e.g. max_bytes='100MB'")
+    max_bytes = _parse_size(options["max_bytes"]) if rotate == "size" else 0
     mode = options.get("mode", "a")
     backend = JsonlBackend(
         path, columns=columns, rotate=rotate, max_bytes=max_bytes, fsync=bool(options.get("fsync"))

@@ -10,22 +10,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from hilt_core import Event, HILTError
-from hilt_core.columns import from_row
+from hilt_core.columns import KNOWN_COLUMNS, from_row
 
 log = logging.getLogger("hilt")
 
 
-def parse_line(line: bytes) -> Event:
-    data = orjson.loads(line)
+def is_row(data: dict[str, Any]) -> bool:
+    """True for a line of the ``columns=`` form (flat columns, no ``actor``)."""
+    return "actor" not in data and bool(data) and all(k in KNOWN_COLUMNS for k in data)
+
+
+def event_from_data(data: Any) -> Event:
+    """The event of one decoded line: v1, hilt-python 0.2.8, or the ``columns=`` form."""
     if not isinstance(data, dict):
         raise HILTError("not a JSON object")
-    if "actor" not in data and ("speaker" in data or "conversation_id" in data):
+    if is_row(data):
         return from_row(data)
     return Event.from_dict(data)
+
+
+def parse_line(line: bytes) -> Event:
+    return event_from_data(orjson.loads(line))
 
 
 def iter_events(path: str | Path, *, strict: bool = False) -> Iterator[Event]:

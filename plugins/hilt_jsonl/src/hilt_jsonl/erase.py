@@ -1,0 +1,440 @@
+"""Erasure: remove (or export) every event of a conversation or a user from JSONL logs.
+
+A log is rewritten atomically: the lines that stay are written to a temporary file in the
+same folder, which is fsynced and then renamed over the log (``os.replace``), and the
+folder is fsynced. A crash at any moment leaves either the old log or the new one, whole;
+a temporary file left behind by a crash is removed by the next erasure of that log.
+
+While a log is rewritten its writers' lock (``flock``, the one the JSONL backend takes for
+each batch) is held, so no line can be appended in between. A writer that was waiting for
+the lock finds the path now names another file, reopens it and appends there: nothing
+written during an erasure is lost.
+
+Lines that are kept are copied byte for byte. Matching: ``session_id`` (or the
+``conversation_id`` column) equal to ``conversation_id``, or ``extensions.user_id`` (or the
+``user_id`` column) equal to ``user_id``. A line that is not JSON (torn by a crash) but
+holds one of the ids as a JSON string is a fragment of a matching event: it is removed
+too (not exported: it is not an event) and counted as a fragment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+import orjson
+
+from hilt_core import HILTError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; stop the writers before erasing
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("hilt")
+
+# Test hook: seconds to sleep once half of a rewrite is written (crash tests kill it then).
+PAUSE_ENV = "_HILT_ERASE_TEST_PAUSE"
+_TMP_MARK = ".hilt-erase-"
+
+
+@attrs.define
+class FileErasure:
+    """What happened to one log file."""
+
+    path: Path
+    events: int = 0
+    matched: int = 0
+    removed: int = 0
+    exported: int = 0
+    fragments: int = 0  # lines that are not JSON but name an id (torn by a crash)
+    rewritten: bool = False
+    bytes_before: int = 0
+    bytes_after: int = 0
+    stale_temps_removed: int = 0
+
+
+@attrs.define
+class ErasureReport:
+    """The outcome of :func:`erase`; ``str(report)`` is a summary for people."""
+
+    conversation_ids: tuple[str, ...]
+    user_ids: tuple[str, ...]
+    remove: bool
+    dry_run: bool
+    export_to: Path | None
+    files: list[FileErasure] = attrs.field(factory=list)
+    export_skipped: int = 0  # matching events already in the export file
+
+    @property
+    def files_scanned(self) -> int:
+        return len(self.files)
+
+    @property
+    def files_rewritten(self) -> int:
+        return sum(f.rewritten for f in self.files)
+
+    @property
+    def events_matched(self) -> int:
+        return sum(f.matched for f in self.files)
+
+    @property
+    def events_removed(self) -> int:
+        return sum(f.removed for f in self.files)
+
+    @property
+    def events_exported(self) -> int:
+        return sum(f.exported for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_ids": list(self.conversation_ids),
+            "user_ids": list(self.user_ids),
+            "remove": self.remove,
+            "dry_run": self.dry_run,
+            "export_to": str(self.export_to) if self.export_to else None,
+            "files_scanned": self.files_scanned,
+            "files_rewritten": self.files_rewritten,
+            "events_matched": self.events_matched,
+            "events_removed": self.events_removed,
+            "events_exported": self.events_exported,
+            "export_skipped": self.export_skipped,
+            "files": [{**attrs.asdict(f, recurse=False), "path": str(f.path)} for f in self.files],
+        }
+
+    def __str__(self) -> str:
+        who = [f"conversation {c}" for c in self.conversation_ids]
+        who += [f"user {u}" for u in self.user_ids]
+        head = "HILT erase" + (" (dry run)" if self.dry_run else "") + f" of {', '.join(who)}: "
+        touched = sum(1 for f in self.files if f.matched)
+        n = self.events_matched
+        if self.dry_run:
+            verb = "would remove" if self.remove else "would export"
+            parts = [f"{verb} {_events(n)} found in {touched} of {self.files_scanned} files"]
+        elif self.remove:
+            parts = [
+                f"removed {_events(self.events_removed)} from {self.files_rewritten} of "
+                f"{self.files_scanned} files"
+            ]
+        else:
+            parts = [f"found {_events(n)} in {touched} of {self.files_scanned} files"]
+        if self.export_to is not None and not self.dry_run:
+            parts.append(f"exported {_events(self.events_exported)} to {self.export_to}")
+            if self.export_skipped:
+                parts.append(f"{self.export_skipped} already there")
+        if self.dry_run:
+            parts.append("nothing was changed")
+        lines = [head + "; ".join(parts)]
+        for f in self.files:
+            if not f.matched:
+                what = "no matching events"
+            elif self.dry_run or not self.remove:
+                what = f"{f.matched} of {f.events} events match"
+            else:
+                what = f"{f.removed} of {f.events} events removed, file rewritten"
+            if f.fragments:
+                what += f" (with {f.fragments} unreadable fragments naming it)"
+            lines.append(f"  {f.path}: {what}")
+        return "\n".join(lines)
+
+
+def _events(n: int) -> str:
+    return f"{n} event" + ("" if n == 1 else "s")
+
+
+def _ids(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    out = (value,) if isinstance(value, str) else tuple(value)
+    if any(not isinstance(v, str) or not v for v in out):
+        raise HILTError(f"{what} must be a non-empty string (or a list of them)")
+    return out
+
+
+def expand(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files named by ``paths``: files, folders (their ``*.jsonl``) and glob patterns."""
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    out: dict[Path, None] = {}
+    for item in items:
+        text = os.fspath(item)
+        if glob.has_magic(text):
+            found = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text), recursive=True))]
+        else:
+            p = Path(text).expanduser()
+            if p.is_dir():
+                found = sorted(p.glob("*.jsonl"))
+            elif p.exists():
+                found = [p]
+            else:
+                raise HILTError(f"No such log file: {p}")
+        for f in found:
+            if f.is_file() and _TMP_MARK not in f.name:
+                out[f] = None
+    return list(out)
+
+
+def erase(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    conversation_id: str | Iterable[str] | None = None,
+    user_id: str | Iterable[str] | None = None,
+    export_to: str | os.PathLike[str] | None = None,
+    remove: bool = True,
+    dry_run: bool = False,
+) -> ErasureReport:
+    """Remove every event of ``conversation_id`` and/or ``user_id`` from the JSONL logs at
+    ``paths`` (files, folders, globs), rewriting each affected file atomically.
+
+    ``export_to``: also append those events to this JSONL file (made durable before any
+    log is rewritten; events already in it are not repeated, so a rerun after a crash
+    does not duplicate them). ``remove=False`` exports without removing. ``dry_run=True``
+    changes nothing and reports what would be done.
+    """
+    conv = _ids(conversation_id, "conversation_id")
+    users = _ids(user_id, "user_id")
+    if not conv and not users:
+        raise HILTError("Say what to erase: conversation_id=... and/or user_id=...")
+    if not remove and export_to is None:
+        raise HILTError("remove=False only makes sense with export_to=...")
+    export = Path(export_to).expanduser() if export_to is not None else None
+    files = expand(paths)
+    if export is not None:
+        files = [f for f in files if not _same_file(f, export)]
+    if not files:
+        raise HILTError(f"No log files found in {paths!r}")
+    report = ErasureReport(conv, users, remove, dry_run, export)
+    matcher = _Matcher(conv, users)
+    sink = _ExportSink(export) if export is not None and not dry_run else None
+    try:
+        for path in files:
+            report.files.append(_erase_file(path, matcher, sink, remove, dry_run))
+    finally:
+        if sink is not None:
+            report.export_skipped = sink.skipped
+            sink.close()
+    # Counts only: the ids may themselves be personal data.
+    log.info(
+        "HILT erase: %d events matched in %d files, %d removed, %d exported%s",
+        report.events_matched,
+        report.files_scanned,
+        report.events_removed,
+        report.events_exported,
+        " (dry run)" if dry_run else "",
+    )
+    return report
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class _Matcher:
+    def __init__(self, conv: tuple[str, ...], users: tuple[str, ...]) -> None:
+        self.conv = frozenset(conv)
+        self.users = frozenset(users)
+        # A line that holds none of the ids (as orjson or as json with ASCII escapes
+        # would write them) cannot match: most lines skip the JSON parse.
+        needles: set[bytes] = set()
+        for v in conv + users:
+            needles.add(orjson.dumps(v))
+            needles.add(json.dumps(v).encode("ascii"))
+        self.needles = tuple(needles)
+
+    def __call__(self, line: bytes) -> bool | None:
+        """True / False, or None for a line that names an id but is not a JSON object."""
+        if not any(n in line for n in self.needles):
+            return False
+        try:
+            data = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        sid = data.get("session_id", data.get("conversation_id"))
+        if isinstance(sid, str) and sid in self.conv:
+            return True
+        if self.users:
+            ext = data.get("extensions")
+            uid = ext.get("user_id") if isinstance(ext, dict) else None
+            if uid is None:
+                uid = data.get("user_id")
+            if isinstance(uid, str) and uid in self.users:
+                return True
+        return False
+
+
+class _ExportSink:
+    """The export file: appended to, fsynced before any log loses the lines it got."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.skipped = 0
+        self.seen: set[bytes] = set()
+        if path.exists():
+            with path.open("rb") as fh:
+                for line in fh:
+                    self.seen.add(_identity(line))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created readable by its owner only: it holds exactly the data being erased.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.fh: IO[bytes] = os.fdopen(fd, "ab")
+        self.dirty = False
+
+    def add(self, line: bytes) -> bool:
+        key = _identity(line)
+        if key in self.seen:
+            self.skipped += 1
+            return False
+        self.seen.add(key)
+        self.fh.write(line if line.endswith(b"\n") else line + b"\n")
+        self.dirty = True
+        return True
+
+    def sync(self) -> None:
+        if self.dirty:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.dirty = False
+
+    def close(self) -> None:
+        self.sync()
+        self.fh.close()
+
+
+def _identity(line: bytes) -> bytes:
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line.rstrip(b"\r\n")
+    event_id = data.get("event_id") if isinstance(data, dict) else None
+    if isinstance(event_id, str):
+        return b"id:" + event_id.encode("utf-8")
+    return line.rstrip(b"\r\n")
+
+
+def _open_locked(path: Path, exclusive: bool) -> IO[bytes]:
+    """Open ``path`` and take the JSONL writers' lock on the file it names now."""
+    while True:
+        fh = path.open("rb")
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                # Rolled over or replaced while we waited: lock what the path names now.
+                fh.close()
+                if not path.exists():
+                    raise HILTError(f"{path} disappeared during the erasure")
+                continue
+        return fh
+
+
+def _erase_file(
+    path: Path, match: _Matcher, sink: _ExportSink | None, remove: bool, dry_run: bool
+) -> FileErasure:
+    result = FileErasure(path=path)
+    rewrite = remove and not dry_run
+    fh = _open_locked(path, exclusive=rewrite)
+    try:
+        result.bytes_before = result.bytes_after = os.fstat(fh.fileno()).st_size
+        if rewrite:
+            result.stale_temps_removed = _remove_stale_temps(path)
+        matched_lines: list[int] = []
+        n_lines = 0
+        for i, line in enumerate(fh):
+            n_lines += 1
+            if not line.strip():
+                continue
+            result.events += 1
+            verdict = match(line)
+            if verdict is None:
+                # A torn line of this conversation or user: not JSON, so not exported,
+                # but erased with the rest.
+                result.fragments += 1
+                result.matched += 1
+                matched_lines.append(i)
+            elif verdict:
+                result.matched += 1
+                matched_lines.append(i)
+                if sink is not None and sink.add(line):
+                    result.exported += 1
+        if sink is not None:
+            sink.sync()  # the export is durable before the log loses anything
+        if rewrite and matched_lines:
+            fh.seek(0)
+            drop = set(matched_lines)
+            result.bytes_after = _rewrite(path, fh, drop, n_lines - len(drop))
+            result.removed = len(matched_lines)
+            result.rewritten = True
+    finally:
+        fh.close()  # releases the lock, after the rename
+    return result
+
+
+def _remove_stale_temps(path: Path) -> int:
+    # We hold the log's lock and only a lock holder writes these: any found are from a
+    # rewrite that crashed.
+    n = 0
+    for stale in path.parent.glob(f".{glob.escape(path.name)}{_TMP_MARK}*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            n += 1
+            log.warning("HILT erase removed %s, left by an interrupted erasure", stale)
+    return n
+
+
+def _rewrite(path: Path, fh: IO[bytes], drop: set[int], keep: int) -> int:
+    """Write the lines of ``fh`` not in ``drop`` (``keep`` of them) over ``path``."""
+    st = os.fstat(fh.fileno())
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    pause = float(os.environ.get(PAUSE_ENV) or 0)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if hasattr(os, "fchown"):  # POSIX: the new file gets the old one's owner and mode
+                with contextlib.suppress(OSError):
+                    os.fchmod(out.fileno(), st.st_mode & 0o7777)
+                    os.fchown(out.fileno(), st.st_uid, st.st_gid)
+            kept = 0
+            for i, line in enumerate(fh):
+                if i in drop:
+                    continue
+                out.write(line)
+                kept += 1
+                if pause and kept == keep // 2:
+                    out.flush()
+                    time.sleep(pause)
+            out.flush()
+            os.fsync(out.fileno())
+            size = out.tell()
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return size
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":
+        return
+    dfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
