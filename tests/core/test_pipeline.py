@@ -257,3 +257,24 @@ def test_nothing_on_stdout_in_a_fresh_process(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "hook backend_write" in result.stderr
     assert (tmp_path / "logs" / "app.jsonl").exists()
+
+
+def test_a_burst_that_outruns_a_healthy_writer_waits_instead_of_dropping(tmp_path: Path) -> None:
+    session = hilt.Session(tmp_path / "burst.jsonl", max_queue=100, flush_interval=60)
+    for i in range(5_000):
+        session.append(_event(f"b{i}"))
+    assert session.flush()
+    assert session.stats["dropped"] == 0
+    lines = (tmp_path / "burst.jsonl").read_bytes().splitlines()
+    assert len(lines) == 5_000
+
+
+def test_close_keeps_retrying_a_backend_that_recovers_before_the_deadline(
+    reg: Registry, memory: Any
+) -> None:
+    memory.fail_writes = 3  # fails three times, then recovers
+    session = hilt.Session(backend="memory", flush_interval=60)
+    for i in range(10):
+        session.append(_event(f"c{i}"))
+    assert session.close(timeout=10)
+    assert [e.content.text for e in memory.events if e.content] == [f"c{i}" for i in range(10)]

@@ -6,7 +6,9 @@ writer wakes every ``flush_interval`` seconds, or early when the queue holds
 to the chosen backend's ``backend_write``. A failing backend keeps its batch and is
 retried with exponential backoff; while it fails the queue fills, and once it is full new
 events are counted as dropped, logged, and reported in the log itself by a ``system``
-event when writing resumes. Nothing is dropped silently and the caller never blocks.
+event when writing resumes. Nothing is dropped silently. The caller never waits on I/O; only
+when a burst fills the queue while the writer is healthy does it wait, at most
+``queue_block_timeout`` seconds, for the writer to catch up.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from hilt_core import redactors as _redactors
 from hilt_core.capture import Capture, strip_content
+from hilt_core.errors import HILTError
 from hilt_core.model import Actor, Content, Event
 from hilt_core.registry import Registry
 
@@ -34,12 +37,14 @@ EXIT_FLUSH_SECONDS = 10.0
 class _Marker:
     """A flush (or close) request travelling through the queue behind earlier events."""
 
-    __slots__ = ("close", "done", "ok")
+    __slots__ = ("close", "deadline", "done", "ok")
 
-    def __init__(self, close: bool) -> None:
+    def __init__(self, close: bool, timeout: float | None = None) -> None:
         self.close = close
         self.done = threading.Event()
         self.ok = False
+        # A close keeps retrying a failing backend until shortly before its caller gives up.
+        self.deadline = time.monotonic() + (timeout * 0.8 if timeout is not None else 5.0)
 
 
 class Pipeline:
@@ -54,6 +59,7 @@ class Pipeline:
         max_queue: int = 10_000,
         flush_interval: float = 0.2,
         batch_size: int = 1_000,
+        queue_block_timeout: float = 0.5,
     ) -> None:
         self._registry = registry
         self._plugin = plugin
@@ -65,6 +71,9 @@ class Pipeline:
         self.max_queue = max_queue
         self.flush_interval = flush_interval
         self.batch_size = batch_size
+        self.queue_block_timeout = queue_block_timeout
+        self._failing = False
+        self._writing_since = 0.0
         self._wake_at = min(512, max(1, max_queue // 4))
         self._queue: deque[Event | _Marker] = deque()
         self._wake = threading.Event()
@@ -90,7 +99,7 @@ class Pipeline:
     # -- caller side ---------------------------------------------------------------------
     def put(self, event: Event) -> None:
         q = self._queue
-        if len(q) >= self.max_queue or self._closed:
+        if (len(q) >= self.max_queue or self._closed) and not self._wait_for_space():
             self._drop()
             return
         q.append(event)
@@ -98,6 +107,25 @@ class Pipeline:
             self._start()
         if len(q) >= self._wake_at:
             self._wake.set()
+
+    def _wait_for_space(self) -> bool:
+        """A burst outran a healthy writer: wait a bounded time for it to catch up.
+
+        A writer whose backend is failing gets no wait (the caller must not be slowed by an
+        outage); a closed session neither.
+        """
+        if self._closed or self._failing or self._thread is None:
+            return False
+        started = self._writing_since
+        if started and time.monotonic() - started > self.queue_block_timeout:
+            return False  # a backend_write is hanging: as good as failing
+        self._wake.set()
+        deadline = time.monotonic() + self.queue_block_timeout
+        while len(self._queue) >= self.max_queue:
+            if self._failing or time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def _drop(self) -> None:
         with self._drop_lock:  # only taken on this slow path
@@ -129,7 +157,7 @@ class Pipeline:
             # Nothing started, or the writer died with the interpreter: work inline.
             self._thread = None
             return self._drain_inline(close)
-        marker = _Marker(close)
+        marker = _Marker(close, timeout)
         self._queue.append(marker)
         self._wake.set()
         if not marker.done.wait(timeout):
@@ -192,20 +220,40 @@ class Pipeline:
             if not q:
                 return False
 
+    def _retry_until(self, deadline: float) -> None:
+        """Closing with a failing backend: keep retrying (with the backoff) until the
+        deadline, taking the rest of the queue along once writes go through again."""
+        while True:
+            if self._write_pending(force=True):
+                rest = [e for e in self._queue if not isinstance(e, _Marker)]
+                if not rest:
+                    return
+                for e in rest:
+                    self._queue.remove(e)
+                self._pending.extend(self._process(rest))
+                continue
+            wait = min(self._backoff, deadline - time.monotonic())
+            if wait <= 0:
+                return
+            time.sleep(wait)
+
     def _serve_markers_failed(self) -> bool:
         # The backend is failing: answer waiting flushes now (False) rather than making
-        # them wait out the backoff. A close still tries once more, then gives up loudly.
+        # them wait out the backoff. A close keeps retrying until its deadline, then gives
+        # up loudly.
         closing = False
         for item in list(self._queue):
             if isinstance(item, _Marker):
                 self._queue.remove(item)
+                item.ok = False
                 if item.close:
                     closing = True
-                    self._write_pending(force=True)
-                    self._backend_close(flush_only=False)
+                    self._retry_until(item.deadline)
+                    closed_ok = self._backend_close(flush_only=False)
                     left = len(self._pending) + sum(
                         1 for e in self._queue if not isinstance(e, _Marker)
                     )
+                    item.ok = closed_ok and not left
                     if left:
                         log.error(
                             "HILT could not write %d events to backend %r before closing; "
@@ -213,7 +261,6 @@ class Pipeline:
                             left,
                             self.backend_name,
                         )
-                item.ok = False
                 item.done.set()
         return closing
 
@@ -287,10 +334,13 @@ class Pipeline:
         now = time.monotonic()
         if not force and now < self._retry_at:
             return False
+        self._writing_since = now
         try:
             self._call("backend_write", handle=self.handle, events=self._pending)
         except Exception as exc:
+            self._writing_since = 0.0
             self.stats["write_errors"] += 1
+            self._failing = True
             self._backoff = min(max(self._backoff * 2, 0.1), 30.0)
             self._retry_at = now + self._backoff
             log.error(
@@ -302,14 +352,21 @@ class Pipeline:
                 self._backoff,
             )
             return False
+        self._writing_since = 0.0
         self.stats["written"] += len(self._pending)
         self._pending = []
         self._backoff = 0.0
+        self._failing = False
         return True
 
     def _backend_close(self, flush_only: bool) -> bool:
         try:
             self._call("backend_close", handle=self.handle, flush_only=flush_only)
+        except HILTError as exc:
+            # A backend reporting a known state (rows spilled during an outage, say): its
+            # message says it all, a traceback per flush would only be noise.
+            log.warning("HILT backend %r: %s", self.backend_name, exc)
+            return False
         except Exception:
             log.exception("HILT backend %r failed to flush/close", self.backend_name)
             return False

@@ -15,7 +15,7 @@ from hilt_core.model import HILT_VERSION, Event
 from hilt_core.pipeline import Pipeline
 from hilt_core.registry import Registry, default_registry
 
-_PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size")
+_PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size", "queue_block_timeout")
 
 
 class Session:
