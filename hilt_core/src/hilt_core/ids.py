@@ -33,15 +33,17 @@ def new_event_id() -> str:
             _counter = 0
         _last_ms = ms
         counter = _counter
-    value = (
-        (ms << 80)
-        | (0x7 << 76)
-        | (counter << 64)
-        | (0b10 << 62)
-        | random.getrandbits(62)  # reseeded in a forked child by the random module
+    rand = random.getrandbits(62)  # reseeded in a forked child by the random module
+    return _FORMAT % (
+        ms >> 16,
+        ms & 0xFFFF,
+        0x7000 | counter,
+        0x8000 | (rand >> 48),
+        rand & 0xFFFF_FFFF_FFFF,
     )
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_FORMAT = "%08x-%04x-%04x-%04x-%012x"
 
 
 def _reset_after_fork() -> None:

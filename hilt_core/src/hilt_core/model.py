@@ -211,6 +211,35 @@ class Event:
         return dumps(self)[:-1].decode("utf-8")
 
     @classmethod
+    def trusted(
+        cls,
+        session_id: str,
+        actor: Actor,
+        action: str,
+        content: Content | None = None,
+        metrics: Metrics | None = None,
+        extensions: dict[str, Any] | None = None,
+        timestamp: datetime | None = None,
+    ) -> Event:
+        """Build an event from values already of the right types (an ``Actor``, a
+        ``Content``, an action from ``ACTIONS``, a UTC ``datetime``), skipping the
+        converters and validators of ``Event(...)``. For provider plugins on the
+        application's hot path; everyone else should call ``Event(...)``."""
+        self = object.__new__(cls)
+        put = object.__setattr__
+        put(self, "event_id", new_event_id())
+        put(self, "timestamp", timestamp if timestamp is not None else datetime.now(UTC))
+        put(self, "session_id", session_id)
+        put(self, "actor", actor)
+        put(self, "action", action)
+        put(self, "content", content)
+        put(self, "metrics", metrics)
+        put(self, "provenance", None)
+        put(self, "extensions", extensions)
+        put(self, "hilt_version", HILT_VERSION)
+        return self
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         """Read a v1 line, or a line written by hilt-python 0.2.8."""
         return converter().structure(data, cls)

@@ -133,14 +133,7 @@ class Call:
         }
         if reply_to:
             ext["reply_to"] = reply_to
-        event = Event(
-            timestamp=self.wall0,
-            session_id=conv,
-            actor=USER_ACTOR,
-            action="prompt",
-            content=Content(**content),
-            extensions=ext,
-        )
+        event = Event.trusted(conv, USER_ACTOR, "prompt", Content(**content), None, ext, self.wall0)
         self.prompt_id = event.event_id
         self.session.append(event)
 
@@ -224,13 +217,13 @@ class Call:
                     ext[key] = value
         if content is not None and content.get("tool_calls"):
             ext["tool_calls"] = len(content["tool_calls"])
-        event = Event(
-            session_id=self.conversation,
-            actor=PROVIDER_ACTOR,
-            action="completion",
-            content=Content(**content) if content is not None else None,
-            metrics=metrics,
-            extensions=ext,
+        event = Event.trusted(
+            self.conversation,
+            PROVIDER_ACTOR,
+            "completion",
+            Content(**content) if content is not None else None,
+            metrics,
+            ext,
         )
         self._append(event)
         text = content.get("text") if content else None

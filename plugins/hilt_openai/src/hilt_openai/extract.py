@@ -14,9 +14,18 @@ from typing import Any
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
 
+_ATTRIBUTE_TYPES: set[type] = set()  # types known not to be mappings (SDK models...)
+
+
 def get(obj: Any, key: str, default: Any = None) -> Any:
+    kind = type(obj)
+    if kind is dict:
+        return obj.get(key, default)
+    if kind in _ATTRIBUTE_TYPES:  # skips the slow ABC isinstance check after the first time
+        return getattr(obj, key, default)
     if isinstance(obj, Mapping):
         return obj.get(key, default)
+    _ATTRIBUTE_TYPES.add(kind)
     return getattr(obj, key, default)
 
 
@@ -139,7 +148,20 @@ def new_turn(messages: Sequence[Any]) -> tuple[list[Any], Any | None]:
 def turn_content(new: Sequence[Any]) -> dict[str, Any]:
     """Content of a prompt event: the text of this turn, plus every message of the turn
     when there is more than one or when one has non-text parts."""
-    described = [describe_message(m) for m in new]
+    if len(new) == 1:
+        only = new[0]
+        # The common turn, one plain user message as a dict: skip describing it.
+        if (
+            type(only) is dict
+            and only.get("role") == "user"
+            and type(only.get("content")) is str
+            and len(only) == 2
+        ):
+            return {"text": only["content"]}
+    if all(type(m) is dict and len(m) == 2 and type(m.get("content")) is str for m in new):
+        described = [{"role": m.get("role", "user"), "text": m["content"]} for m in new]
+    else:
+        described = [describe_message(m) for m in new]
     text: str | None = None
     for d in reversed(described):
         if d["role"] == "user" and d.get("text") is not None:
@@ -157,28 +179,34 @@ def turn_content(new: Sequence[Any]) -> dict[str, Any]:
     return content
 
 
+_USAGE_KEYS = (
+    ("prompt_tokens", "prompt"),
+    ("completion_tokens", "completion"),
+    ("total_tokens", "total"),
+)
+_RESPONSES_USAGE_KEYS = (("input_tokens", "prompt"), ("output_tokens", "completion"))
+
+
 def chat_usage(usage: Any) -> dict[str, int] | None:
+    """Token counts of a chat, responses or embeddings usage (object or dict)."""
     if usage is None:
         return None
+    chat = get(usage, "prompt_tokens") is not None
     tokens: dict[str, int] = {}
-    for key, name in (
-        ("prompt_tokens", "prompt"),
-        ("completion_tokens", "completion"),
-        ("total_tokens", "total"),
-        ("input_tokens", "prompt"),
-        ("output_tokens", "completion"),
-    ):
+    for key, name in _USAGE_KEYS if chat else _RESPONSES_USAGE_KEYS + _USAGE_KEYS[2:]:
         value = get(usage, key)
-        if isinstance(value, int):
+        if type(value) is int:
             tokens[name] = value
-    details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    cached = get(details, "cached_tokens") if details is not None else None
-    if isinstance(cached, int):
-        tokens["cached"] = cached
-    details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
-    reasoning = get(details, "reasoning_tokens") if details is not None else None
-    if isinstance(reasoning, int):
-        tokens["reasoning"] = reasoning
+    details = get(usage, "prompt_tokens_details" if chat else "input_tokens_details")
+    if details is not None:
+        cached = get(details, "cached_tokens")
+        if type(cached) is int:
+            tokens["cached"] = cached
+    details = get(usage, "completion_tokens_details" if chat else "output_tokens_details")
+    if details is not None:
+        reasoning = get(details, "reasoning_tokens")
+        if type(reasoning) is int:
+            tokens["reasoning"] = reasoning
     if "total" not in tokens and "prompt" in tokens:
         tokens["total"] = tokens["prompt"] + tokens.get("completion", 0)
     return tokens
