@@ -9,12 +9,14 @@ lines of hilt-python 0.2.8 (``cost_usd`` as a string, ``cost_usd_display``, uuid
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from cattrs.preconf.orjson import OrjsonConverter, make_converter
 
 from hilt_core.model import HILT_VERSION, Actor, Content, Event, Metrics
+
+if TYPE_CHECKING:
+    from cattrs.preconf.orjson import OrjsonConverter
 
 
 def _actor_dict(a: Actor) -> dict[str, Any]:
@@ -102,22 +104,35 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-_converter: OrjsonConverter = make_converter()
-_converter.register_unstructure_hook(Event, event_dict)
-_converter.register_unstructure_hook(Actor, _actor_dict)
-_converter.register_unstructure_hook(Content, _content_dict)
-_converter.register_unstructure_hook(Metrics, _metrics_dict)
-_converter.register_structure_hook(Event, _structure_event)
-_converter.register_structure_hook(Actor, lambda d, _t: Actor(**d))
-_converter.register_structure_hook(Content, lambda d, _t: Content(**d))
-_converter.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
-_converter.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
+_converter: OrjsonConverter | None = None
+
+
+def _build_converter() -> OrjsonConverter:
+    # Built on first use: writing events never needs it (see event_dict / dumps), and
+    # importing cattrs would add to every application's start-up.
+    from cattrs.preconf.orjson import make_converter
+
+    conv = make_converter()
+    conv.register_unstructure_hook(Event, event_dict)
+    conv.register_unstructure_hook(Actor, _actor_dict)
+    conv.register_unstructure_hook(Content, _content_dict)
+    conv.register_unstructure_hook(Metrics, _metrics_dict)
+    conv.register_structure_hook(Event, _structure_event)
+    conv.register_structure_hook(Actor, lambda d, _t: Actor(**d))
+    conv.register_structure_hook(Content, lambda d, _t: Content(**d))
+    conv.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
+    conv.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
+    return conv
+
 
 _OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
 def converter() -> OrjsonConverter:
     """The converter every HILT component uses (plugins included)."""
+    global _converter
+    if _converter is None:
+        _converter = _build_converter()
     return _converter
 
 

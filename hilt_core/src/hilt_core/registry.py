@@ -8,7 +8,6 @@ module attribute ``HILT_ALIASES`` (the JSONL plugin answers to "local").
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
 import threading
@@ -75,6 +74,8 @@ class Registry:
                 self._load_group()
 
     def _load_group(self) -> None:
+        import importlib.metadata  # here, not at import: most of its cost is paid once
+
         only = _env_list("HILT_LOAD_PLUGINS")
         disabled = set(_env_list("HILT_DISABLE_PLUGINS") or ())
         for ep in importlib.metadata.entry_points(group=PROJECT):

@@ -13,17 +13,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hilt_core import Event, hookimpl
-from hilt_costs.overrides import make_price
-from hilt_costs.pricer import ENV_AUTO_UPDATE, ENV_FILE, PRICER, Estimate
+
+if TYPE_CHECKING:
+    from hilt_costs.pricer import ENV_AUTO_UPDATE, ENV_FILE, Estimate, Pricer
+
+_pricer: Pricer | None = None
+
+
+def _get() -> Pricer:
+    # The pricer is imported on first use (on HILT's writer thread, or by a call below):
+    # every installed plugin is imported when HILT starts, and start-up must stay fast.
+    global _pricer
+    if _pricer is None:
+        from hilt_costs.pricer import PRICER
+
+        _pricer = PRICER
+    return _pricer
 
 
 @hookimpl(trylast=True)
 def event_enrich(event: Event) -> None:
     # trylast: enrichers registered later (say, a plugin that knows a negotiated price and
     # sets cost_usd) run first, and a cost already set is never overwritten.
-    PRICER.enrich(event)
+    (_pricer or _get()).enrich(event)
 
 
 def set_price(
@@ -42,7 +57,10 @@ def set_price(
     ``provider`` limits the price to events of that provider (``extensions.provider``).
     Zero is a price: a local model at 0 gets ``cost_usd`` 0.0.
     """
-    PRICER.book.add(
+    from hilt_costs.overrides import make_price
+
+    pricer = _get()
+    pricer.book.add(
         [
             make_price(
                 model,
@@ -56,25 +74,26 @@ def set_price(
         ],
         {},
     )
-    PRICER.invalidate()
+    pricer.invalidate()
 
 
 def alias(name: str, model: str) -> None:
     """Price ``name`` (an Azure deployment, a proxy's model name) as ``model``."""
-    PRICER.book.add([], {name: model})
-    PRICER.invalidate()
+    pricer = _get()
+    pricer.book.add([], {name: model})
+    pricer.invalidate()
 
 
 def load_prices(path: str | Path) -> int:
     """Read a JSON or TOML prices file (model -> prices per million tokens, or model ->
     another model's name); return how many entries it held. Raises
     :class:`hilt_core.ConfigError` naming the problem."""
-    return PRICER.load_file(path)
+    return _get().load_file(path)
 
 
 def clear_prices() -> None:
     """Forget every user price and alias (and which prices files were read)."""
-    PRICER.reset()
+    _get().reset()
 
 
 def estimate(
@@ -89,7 +108,7 @@ def estimate(
     """Price a call without an event: ``tokens`` as HILT records them (prompt,
     completion, cached, cache_write, reasoning), ``at`` the time of the call (default
     now) for prices that changed over time."""
-    return PRICER.estimate(
+    return _get().estimate(
         model, tokens, provider=provider, endpoint=endpoint, service_tier=service_tier, at=at
     )
 
@@ -97,18 +116,26 @@ def estimate(
 def reprice(event: Event) -> float | None:
     """Price ``event`` again with today's tables (an old log line, say), replacing its
     ``cost_usd`` / ``cost_source`` / ``cost_unknown_reason``; return the new cost."""
-    return PRICER.reprice(event)
+    return _get().reprice(event)
 
 
 def enable_auto_update(url: str | None = None, interval: float = 3600.0) -> None:
     """Let genai-prices download fresh prices now and every ``interval`` seconds (the one
     thing here that uses the network; off unless asked for)."""
-    PRICER.auto_update(url, interval)
+    _get().auto_update(url, interval)
 
 
 def disable_auto_update() -> None:
     """Stop downloading prices; the last ones fetched stay in use."""
-    PRICER.stop_auto_update()
+    _get().stop_auto_update()
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ENV_AUTO_UPDATE", "ENV_FILE", "Estimate"):
+        from hilt_costs import pricer
+
+        return getattr(pricer, name)
+    raise AttributeError(f"module 'hilt_costs' has no attribute {name!r}")
 
 
 __all__ = [

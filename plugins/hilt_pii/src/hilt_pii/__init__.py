@@ -10,15 +10,31 @@ installed, it does nothing until a session chooses it with ``redactors=["pii"]``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hilt_core import Event, hookimpl, map_text
-from hilt_pii.detect import KINDS, Finding, find_pii, redact_text, scan
+
+if TYPE_CHECKING:
+    from hilt_pii.detect import KINDS, Finding, find_pii, redact_text, scan
 
 HILT_OPT_IN = True
 
 
 @hookimpl
 def redact(event: Event, mode: str) -> None:
+    # Imported here: every installed plugin is imported when HILT starts, and compiling
+    # the patterns is only worth it for a session that chose this redactor.
+    from hilt_pii.detect import redact_text
+
     map_text(event, redact_text)
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from hilt_pii import detect
+
+        return getattr(detect, name)
+    raise AttributeError(f"module 'hilt_pii' has no attribute {name!r}")
 
 
 __all__ = ["KINDS", "Finding", "find_pii", "redact_text", "scan"]

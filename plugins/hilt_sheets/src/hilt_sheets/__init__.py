@@ -15,16 +15,30 @@ gspread and google-auth are imported only when a session opens (``pip install
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hilt_core import Event, hookimpl
-from hilt_sheets.backend import SheetsBackend, SheetsUnavailable, open_backend
-from hilt_sheets.cells import MAX_CELL_CHARS, cut
-from hilt_sheets.settings import ID_COLUMN
+
+if TYPE_CHECKING:
+    from hilt_sheets.backend import SheetsBackend, SheetsUnavailable
+    from hilt_sheets.cells import MAX_CELL_CHARS, cut
+    from hilt_sheets.settings import ID_COLUMN
+
+_LAZY = {
+    "SheetsBackend": "hilt_sheets.backend",
+    "SheetsUnavailable": "hilt_sheets.backend",
+    "MAX_CELL_CHARS": "hilt_sheets.cells",
+    "cut": "hilt_sheets.cells",
+    "ID_COLUMN": "hilt_sheets.settings",
+}
 
 
 @hookimpl
 def backend_open(name: str, options: Mapping[str, Any]) -> SheetsBackend:
+    # Imported here: every installed plugin is imported when HILT starts, and only a
+    # session that opens a sheet needs the backend.
+    from hilt_sheets.backend import open_backend
+
     return open_backend(options)
 
 
@@ -44,6 +58,14 @@ def backend_close(handle: SheetsBackend, flush_only: bool) -> None:
 @hookimpl
 def backend_read(handle: SheetsBackend) -> Iterator[Event]:
     return handle.read()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hilt_sheets' has no attribute {name!r}")
 
 
 __all__ = ["ID_COLUMN", "MAX_CELL_CHARS", "SheetsBackend", "SheetsUnavailable", "cut"]

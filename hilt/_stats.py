@@ -1,0 +1,427 @@
+"""``hilt stats``: calls, errors, tokens, cost and latency of logs, grouped by a key.
+
+Works on the decoded dicts of :func:`hilt.reading.records` and takes the few fields it
+needs straight from them: building Event objects would make it ten times slower, and a
+million-event log must take seconds.
+
+A *call* is an event that carries the outcome of an LLM request: a ``completion``, or a
+``system`` event that reports an error (``error_code`` / ``error_type`` or a status code
+other than 200). Tokens and cost are summed over calls; latency percentiles are over the
+calls that measured one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from hilt import _pool
+from hilt._pool import Progress, Task
+from hilt.reading import Filter, PathArg, file_records, files
+
+GROUPS = ("model", "day", "conversation", "user", "provider", "none")
+_NO_KEY = "(none)"
+
+
+@dataclass(slots=True)
+class Tally:
+    """The counters of one group (or of the whole log)."""
+
+    events: int = 0
+    calls: int = 0
+    errors: int = 0
+    errors_by_status: dict[str, int] = field(default_factory=dict)
+    prompt: int = 0
+    completion: int = 0
+    total: int = 0
+    cached: int = 0
+    reasoning: int = 0
+    cost: float = 0.0
+    unpriced: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        lat = sorted(self.latencies)
+        return {
+            "events": self.events,
+            "calls": self.calls,
+            "errors": self.errors,
+            "error_rate": round(self.errors / self.calls, 6) if self.calls else 0.0,
+            "errors_by_status": dict(sorted(self.errors_by_status.items())),
+            "tokens": {
+                "prompt": self.prompt,
+                "completion": self.completion,
+                "total": self.total,
+                "cached": self.cached,
+                "reasoning": self.reasoning,
+            },
+            "cost_usd": round(self.cost, 9),
+            "unpriced_calls": self.unpriced,
+            "latency_ms": {
+                "count": len(lat),
+                "p50": percentile(lat, 50),
+                "p95": percentile(lat, 95),
+                "p99": percentile(lat, 99),
+                "max": lat[-1] if lat else None,
+            },
+        }
+
+
+def percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile of sorted values, interpolated linearly between the two
+    nearest ranks (numpy's and pandas' default method), or None without values."""
+    if not ordered:
+        return None
+    pos = (len(ordered) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    value = ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return round(value, 3)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005").
+        try:
+            return float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def _from_row(d: dict[str, Any]) -> dict[str, Any]:
+    """A line of the flat ``columns=`` form, in the places of a whole event."""
+    tokens = {
+        k: d[c]
+        for c, k in (("tokens_in", "prompt"), ("tokens_out", "completion"))
+        if isinstance(d.get(c), int)
+    }
+    ext = {
+        k: d[k]
+        for k in ("model", "status_code", "user_id", "provider")
+        if d.get(k) not in (None, "")
+    }
+    return {
+        "timestamp": d.get("timestamp"),
+        "session_id": d.get("conversation_id") or d.get("session"),
+        "action": d.get("action"),
+        "metrics": {
+            "tokens": tokens,
+            "cost_usd": d.get("cost_usd") if d.get("cost_usd") != "" else None,
+            "latency_ms": d.get("latency_ms") if d.get("latency_ms") != "" else None,
+        },
+        "extensions": ext,
+    }
+
+
+def _key_function(by: str) -> Callable[[dict[str, Any], dict[str, Any]], Any]:
+    if by == "model":
+        return lambda d, ext: ext.get("model") or ext.get("request_model")
+    if by == "day":
+        return lambda d, ext: (d.get("timestamp") or "")[:10] or None
+    if by == "conversation":
+        return lambda d, ext: d.get("session_id")
+    if by == "user":
+        return lambda d, ext: ext.get("user_id")
+    if by == "provider":
+        return lambda d, ext: ext.get("provider")
+    if by == "none":
+        return lambda d, ext: None
+    raise ValueError(f"Unknown grouping {by!r}; choose one of {', '.join(GROUPS)}")
+
+
+@dataclass
+class Report:
+    paths: list[str]
+    group_by: str
+    total: Tally
+    groups: dict[Any, Tally]
+    conversations: int
+    first: str | None
+    last: str | None
+
+    def as_dict(self, limit: int | None = None) -> dict[str, Any]:
+        ordered = self.ordered_groups()
+        shown = ordered if not limit else ordered[:limit]
+        return {
+            "files": self.paths,
+            "group_by": self.group_by,
+            "total": {
+                **self.total.as_dict(),
+                "conversations": self.conversations,
+                "first": self.first,
+                "last": self.last,
+            },
+            "groups": [{"key": key, **tally.as_dict()} for key, tally in shown],
+            "groups_not_shown": len(ordered) - len(shown),
+        }
+
+    def ordered_groups(self) -> list[tuple[Any, Tally]]:
+        """Groups that made calls: days in order, other keys by number of calls."""
+        items = [(k, t) for k, t in self.groups.items() if t.calls]
+        if self.group_by == "day":
+            return sorted(items, key=lambda kt: (kt[0] is None, kt[0] or ""))
+        return sorted(items, key=lambda kt: (-kt[1].calls, str(kt[0])))
+
+
+@dataclass
+class _Part:
+    """What one range of one file adds up to."""
+
+    groups: dict[Any, Tally] = field(default_factory=dict)
+    conversations: set[Any] = field(default_factory=set)
+    first: str | None = None
+    last: str | None = None
+
+
+def _scan(task: Task, progress: Progress | None, *, by: str, keep: Filter | None) -> _Part:
+    """Tally the lines of one task (a file, or a byte range of one)."""
+    key_of = _key_function(by)
+    part = _Part()
+    groups = part.groups
+    conversations = part.conversations
+    first: str | None = None
+    last: str | None = None
+    check = None if keep is None or keep.empty else keep
+    lines = file_records(
+        Path(task.path), progress=progress, offset=task.offset, start=task.start, end=task.end
+    )
+    for line in lines:
+        if check is not None and not check(line):
+            continue
+        d = line if "actor" in line else _from_row(line)
+        ext = d.get("extensions") or _EMPTY
+        key = key_of(d, ext)
+        tally = groups.get(key)
+        if tally is None:
+            tally = groups[key] = Tally()
+        tally.events += 1
+        conversations.add(d.get("session_id"))
+        ts = d.get("timestamp")
+        if ts is not None:
+            if first is None or ts < first:
+                first = ts
+            if last is None or ts > last:
+                last = ts
+        action = d.get("action")
+        if action == "completion":
+            _count_call(tally, d, ext, False)
+        elif action == "system" and (
+            "error_code" in ext or "error_type" in ext or ext.get("status_code", 200) != 200
+        ):
+            _count_call(tally, d, ext, True)
+    part.first, part.last = first, last
+    return part
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+def compute(
+    paths: Iterable[PathArg],
+    *,
+    by: str = "model",
+    keep: Filter | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    chunk_bytes: int | None = None,
+) -> Report:
+    """Read the logs once and tally them (see the module docstring for what counts).
+
+    Logs over 64 MB are read by one process per CPU (``workers``), each taking byte
+    ranges of the files; ``workers=1`` reads in this process.
+    """
+    _key_function(by)  # an unknown grouping fails before any work
+    found = files(*paths)
+    if workers is None:
+        workers = _pool.default_workers(found)
+    tasks = _pool.split(found, workers, chunk_bytes)
+    parts = _pool.run(partial(_scan, by=by, keep=keep), tasks, workers, progress)
+    if progress is not None:
+        progress(sum(p.stat().st_size for p in found))
+    return _combine([str(p) for p in found], by, parts)
+
+
+def _combine(names: list[str], by: str, parts: list[_Part]) -> Report:
+    groups: dict[Any, Tally] = {}
+    conversations: set[Any] = set()
+    firsts = [p.first for p in parts if p.first is not None]
+    lasts = [p.last for p in parts if p.last is not None]
+    for part in parts:
+        conversations |= part.conversations
+        for key, tally in part.groups.items():
+            into = groups.get(key)
+            if into is None:
+                groups[key] = tally
+            else:
+                into.events += tally.events
+                _merge(into, tally)
+    total = Tally()
+    for tally in groups.values():
+        _merge(total, tally)
+    total.events = sum(t.events for t in groups.values())
+    return Report(
+        paths=names,
+        group_by=by,
+        total=total,
+        groups=groups,
+        conversations=len(conversations - {None}),
+        first=min(firsts) if firsts else None,
+        last=max(lasts) if lasts else None,
+    )
+
+
+def _count_call(tally: Tally, d: dict[str, Any], ext: dict[str, Any], error: bool) -> None:
+    tally.calls += 1
+    metrics = d.get("metrics") or _EMPTY
+    if error:
+        tally.errors += 1
+        status = str(ext.get("status_code", "unknown"))
+        tally.errors_by_status[status] = tally.errors_by_status.get(status, 0) + 1
+    tokens = metrics.get("tokens")
+    if tokens:
+        prompt = tokens.get("prompt") or 0
+        completion = tokens.get("completion") or 0
+        tally.prompt += prompt
+        tally.completion += completion
+        tally.total += tokens.get("total") or (prompt + completion)
+        tally.cached += tokens.get("cached") or 0
+        tally.reasoning += tokens.get("reasoning") or 0
+    cost = metrics.get("cost_usd")
+    if type(cost) is float:
+        tally.cost += cost
+    else:
+        number = _number(cost)
+        if number is not None:
+            tally.cost += number
+        elif not error:
+            tally.unpriced += 1
+    latency = metrics.get("latency_ms")
+    if latency is None:
+        latency = ext.get("latency_ms")  # where hilt-python 0.2.8 wrote it
+    if type(latency) is float:
+        tally.latencies.append(latency)
+    elif latency is not None:
+        value = _number(latency)
+        if value is not None:
+            tally.latencies.append(value)
+
+
+def _merge(into: Tally, part: Tally) -> None:
+    into.calls += part.calls
+    into.errors += part.errors
+    for status, n in part.errors_by_status.items():
+        into.errors_by_status[status] = into.errors_by_status.get(status, 0) + n
+    into.prompt += part.prompt
+    into.completion += part.completion
+    into.total += part.total
+    into.cached += part.cached
+    into.reasoning += part.reasoning
+    into.cost += part.cost
+    into.unpriced += part.unpriced
+    into.latencies.extend(part.latencies)
+
+
+# -- text ---------------------------------------------------------------------------------
+def _int(n: int) -> str:
+    return f"{n:,}"
+
+
+def _cost(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.2f}"
+    if value >= 1:
+        return f"{value:,.4f}"
+    return f"{value:.6f}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def render(report: Report, limit: int | None = 25) -> str:
+    """The report as a text table (``limit`` groups at most; None or 0 for all)."""
+    data = report.as_dict(limit=limit or None)
+    tot = data["total"]
+    n_files = len(report.paths)
+    head = (
+        f"{_int(tot['events'])} events, {_int(tot['calls'])} calls, "
+        f"{_int(tot['conversations'])} conversation{'s' * (tot['conversations'] != 1)} "
+        f"in {n_files} file{'s' * (n_files != 1)}"
+    )
+    if report.first and report.last:
+        head += f" ({report.first[:19]} .. {report.last[:19]})"
+    titles = [
+        report.group_by if report.group_by != "none" else "",
+        "calls",
+        "errors",
+        "tokens in",
+        "tokens out",
+        "cost $",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+    ]
+    table: list[list[str]] = [titles]
+
+    def line(key: str, g: dict[str, Any]) -> list[str]:
+        err = _int(g["errors"])
+        if g["errors"]:
+            err += f" ({g['error_rate'] * 100:.1f}%)"
+        lat = g["latency_ms"]
+        priced = g["calls"] - g["errors"] - g["unpriced_calls"]
+        cost = _cost(g["cost_usd"]) if priced or g["cost_usd"] else "-"
+        cost += "*" if g["unpriced_calls"] else ""
+        return [
+            key,
+            _int(g["calls"]),
+            err,
+            _int(g["tokens"]["prompt"]),
+            _int(g["tokens"]["completion"]),
+            cost,
+            _ms(lat["p50"]),
+            _ms(lat["p95"]),
+            _ms(lat["p99"]),
+        ]
+
+    if report.group_by != "none":
+        for g in data["groups"]:
+            key = _NO_KEY if g["key"] is None else str(g["key"])
+            table.append(line(key if len(key) <= 40 else key[:39] + "~", g))
+    table.append(line("total", tot))
+    widths = [max(len(r[i]) for r in table) for i in range(len(titles))]
+    out = [head, ""]
+    for i, r in enumerate(table):
+        if i == len(table) - 1 and len(table) > 2:
+            out.append("  ".join("-" * w for w in widths))
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        out.append("  ".join(cells).rstrip())
+    if data["groups_not_shown"]:
+        out.append(f"... and {data['groups_not_shown']:,} more (--limit 0 shows all)")
+    notes = []
+    if tot["errors_by_status"]:
+        parts = [f"{code}: {n:,}" for code, n in tot["errors_by_status"].items()]
+        notes.append("errors by status code: " + ", ".join(parts))
+    if tot["unpriced_calls"]:
+        notes.append(f"* {tot['unpriced_calls']:,} calls carry no cost (model not priced)")
+    if tot["tokens"]["cached"] or tot["tokens"]["reasoning"]:
+        notes.append(
+            f"cached tokens: {tot['tokens']['cached']:,}, "
+            f"reasoning tokens: {tot['tokens']['reasoning']:,}"
+        )
+    if notes:
+        out.append("")
+        out.extend(notes)
+    return "\n".join(out)
