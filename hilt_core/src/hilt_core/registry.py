@@ -29,7 +29,8 @@ KNOWN_PACKAGES = {
     "jsonl": "hilt-jsonl (installed with `pip install hilt`)",
     "local": "hilt-jsonl (installed with `pip install hilt`)",
     "costs": "hilt-costs (installed with `pip install hilt`)",
-    "sheets": 'hilt-sheets: pip install "hilt[sheets]"',
+    "sheets": 'hilt-sheets: pip install "hilt[sheets]" (from a checkout of HILT: '
+    "pip install ./plugins/hilt_sheets)",
     "pii": "hilt-pii (installed with `pip install hilt`)",
 }
 
