@@ -89,8 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     import openai
 
     import hilt
+    import hilt_costs
     from hilt_openai.testing import FakeOpenAI
 
+    # The embedded endpoint is a local server, which no price table knows (HILT records
+    # "no cost" and why rather than guess); price its models as OpenAI lists them.
+    hilt_costs.set_price("gpt-4o-mini", input_per_mtok=0.15, output_per_mtok=0.60)
+    hilt_costs.set_price("gpt-4o-2024-08-06", input_per_mtok=2.50, output_per_mtok=10.00)
     path = Path(args.file)
     if path.exists():
         path.unlink()

@@ -310,3 +310,5 @@ def test_hilt_trace_plugins_logs_every_hook_call(
     traced = [r.getMessage() for r in caplog.records if r.name == "hilt.trace"]
     for hook in ("backend_open", "backend_write", "backend_close"):
         assert f"hook {hook} -> ['jsonl']" in traced
+    # enrich and redact are called plugin by plugin on the writer thread: traced per batch
+    assert any(m.startswith("hook event_enrich -> ") for m in traced), traced

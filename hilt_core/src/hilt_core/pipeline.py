@@ -30,6 +30,7 @@ from hilt_core.model import Actor, Content, Event
 from hilt_core.registry import Registry
 
 log = logging.getLogger("hilt")
+trace_log = logging.getLogger("hilt.trace")
 
 EXIT_FLUSH_SECONDS = 10.0
 
@@ -271,6 +272,15 @@ class Pipeline:
         finish = self._finish
         if not enrichers and not redactors and finish is None:
             return batch
+        if self._registry.tracing:
+            # These hooks are called one by one (to isolate each plugin's failures), so
+            # pluggy's monitoring does not see them: say what runs, once per batch.
+            trace_log.info(
+                "hook event_enrich -> %s, redact -> %s, on %d events",
+                [getattr(f, "__module__", f) for f in enrichers],
+                [name for name, _ in redactors],
+                len(batch),
+            )
         mode = self.capture
         out: list[Event] = []
         for event in batch:

@@ -58,6 +58,7 @@ class Registry:
         self._loaded = False
         self._lock = threading.RLock()
         self._aliases: dict[str, str] = {}
+        self.tracing = False
         self.failed: dict[str, str] = {}
         self.disabled: set[str] = set()
         self.distributions: dict[str, tuple[str, str]] = {}
@@ -195,6 +196,7 @@ class Registry:
             if exc is not None:
                 trace_log.info("hook %s raised %s: %s", hook_name, type(exc).__name__, exc)
 
+        self.tracing = True
         undo: Callable[[], None] = self.pm.add_hookcall_monitoring(before, after)
         return undo
 

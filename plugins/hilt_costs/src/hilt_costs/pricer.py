@@ -208,11 +208,11 @@ class Pricer:
             f"; add a price with hilt_costs.set_price({name!r}, input_per_mtok=..., "
             f"output_per_mtok=...) or in a prices file ({ENV_FILE})"
         )
-        reason = first.reason + "; give it a price with hilt_costs.set_price()"
+        reason = first.reason
         if pname == "azure":
             reason += (
-                f", or if {name!r} is an Azure deployment name map it to its model with "
-                f"hilt_costs.alias({name!r}, 'gpt-4o')"
+                f"; price it with hilt_costs.set_price() or, if {name!r} is an Azure "
+                f"deployment name, map it to its model with hilt_costs.alias({name!r}, 'gpt-4o')"
             )
         return Unknown(reason, hint=hint, snapshot=first.snapshot)
 
