@@ -322,6 +322,35 @@ def test_openai_plugin_events_validate(
             pass
         client.embeddings.create(model="text-embedding-3-small", input="hello")
         client.responses.create(model="gpt-4o-mini", input="Hello")
+        tools: Any = [
+            {
+                "type": "function",
+                "function": {"name": "lookup", "parameters": {"type": "object"}},
+            }
+        ]
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "please use tool"}],
+            tools=tools,
+        )
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, n=2)
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                    ],
+                }
+            ],
+        )
+        with client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, stream=True
+        ) as early:
+            for _ in early:
+                break
         srv.fail_next(429)
         with pytest.raises(openai.RateLimitError):
             client.chat.completions.create(model="gpt-4o-mini", messages=messages)
