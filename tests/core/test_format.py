@@ -247,3 +247,24 @@ def test_one_cattrs_converter_does_both_directions() -> None:
         "id": "search",
         "name": "Search",
     }
+
+
+def test_odd_application_metadata_never_blocks_a_batch(tmp_path: Path) -> None:
+    """Keys orjson cannot write and huge integers still give a line, and the rest of the
+    batch is written."""
+    path = tmp_path / "odd.jsonl"
+    session = hilt.Session(path)
+    odd = {1: "int key", (1, 2): "tuple key", "big": 2**80, "set": {3}}
+    session.append(
+        hilt.Event(session_id="c", actor={"type": "human", "id": "u"}, action="prompt",
+                   extensions={"metadata": odd})
+    )  # fmt: skip
+    session.append(
+        hilt.Event(session_id="c", actor={"type": "agent", "id": "a"}, action="completion")
+    )
+    assert session.close()
+    lines = [json.loads(line) for line in path.read_bytes().splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["extensions"]["metadata"] == {
+        "1": "int key", "(1, 2)": "tuple key", "big": 2**80, "set": [3],
+    }  # fmt: skip

@@ -125,7 +125,10 @@ def _build_converter() -> OrjsonConverter:
     return conv
 
 
-_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+_OPTS = orjson.OPT_APPEND_NEWLINE
+# Application metadata may have non-string keys; orjson handles them only with an option
+# that slows every line down, so it is used on the rare line that needs it.
+_OPTS_ANY_KEYS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
 def converter() -> OrjsonConverter:
@@ -138,12 +141,32 @@ def converter() -> OrjsonConverter:
 
 def dumps(event: Event) -> bytes:
     """One log line: the event as UTF-8 JSON, ending with a newline."""
-    return orjson.dumps(event_dict(event, iso_timestamp=False), default=_default, option=_OPTS)
+    return dumps_obj(event_dict(event, iso_timestamp=False))
 
 
 def dumps_obj(obj: Any) -> bytes:
     """Any JSON-ready object as one newline-terminated line (filtered column rows...)."""
-    return orjson.dumps(obj, default=_default, option=_OPTS)
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS)
+    except TypeError:
+        pass
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS_ANY_KEYS)
+    except TypeError:
+        pass
+    # Keys orjson cannot write at all (tuples...), integers beyond 64 bits: one odd line
+    # must never block the batch it is in. The standard library writes anything as text.
+    import json
+
+    return json.dumps(_text_keys(obj), default=_default, ensure_ascii=False).encode() + b"\n"
+
+
+def _text_keys(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k if isinstance(k, str) else str(k): _text_keys(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_text_keys(v) for v in obj]
+    return obj
 
 
 def loads(text: str | bytes) -> Any:

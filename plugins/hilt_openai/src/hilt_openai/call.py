@@ -19,10 +19,15 @@ USER_ACTOR = Actor(type="human", id="user")
 SYSTEM_ACTOR = Actor(type="system", id="openai")
 NO_RESPONSE = 0  # status_code recorded when no HTTP response came back (timeout, network)
 
-_LINKS_MAX = 10_000
-# Completion event ids by (conversation, hash of the completion text) and by response id,
-# so the next turn's prompt can say which completion it answers. Bounded, in-process.
+_LINKS_MAX = 4_096
+# Completion event ids by a hash of (conversation, completion text) and by response id, so
+# the next turn's prompt can say which completion it answers. Bounded and in-process: the
+# most recent 4,096 completions (about 0.6 MB), never growing with the number of calls.
 _links: dict[Any, tuple[str, str]] = {}
+
+
+def turn_key(conversation: str, text: str | None) -> int:
+    return hash((conversation, text or ""))
 
 
 def remember(key: Any, event_id: str, conversation: str) -> None:
@@ -84,7 +89,7 @@ class Call:
             content = extract.turn_content(new)
             if last_assistant is not None:
                 said = extract.message_text(extract.get(last_assistant, "content"))[0]
-                link = _links.get((conv, hash(said or "")))
+                link = _links.get(turn_key(conv, said))
                 reply_to = link[0] if link else None
         elif api == "responses":
             items, instructions = extract.responses_input(body)
@@ -106,7 +111,7 @@ class Call:
             content = extract.turn_content(new)
             if link is None and last_said is not None:  # history sent by hand
                 said = extract.message_text(extract.get(last_said, "content"))[0]
-                link = _links.get((conv, hash(said or "")))
+                link = _links.get(turn_key(conv, said))
             reply_to = link[0] if link else None
         else:  # embeddings, completions: the input is the prompt
             raw = body.get("input", body.get("prompt"))
@@ -228,7 +233,7 @@ class Call:
         self._append(event)
         text = content.get("text") if content else None
         if api in ("chat.completions", "responses"):
-            remember((self.conversation, hash(text or "")), event.event_id, self.conversation)
+            remember(turn_key(self.conversation, text), event.event_id, self.conversation)
         if api == "responses" and response_id:
             remember(response_id, event.event_id, self.conversation)
 
