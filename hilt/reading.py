@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from hilt_core import Event, HILTError
-from hilt_core.columns import KNOWN_COLUMNS, one_line, session_alias
+from hilt_core.columns import KNOWN_COLUMNS, assemble, one_line, session_alias
 from hilt_jsonl.reader import event_from_data, is_row
 
 if TYPE_CHECKING:
@@ -372,41 +372,21 @@ def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str
         values["message"] = one_line(str(values["message"]), message_limit)
         values["cost_usd"] = _cost(values["cost_usd"])
         return values
-    ext = data.get("extensions") or {}
     metrics = data.get("metrics") or {}
-    tokens = metrics.get("tokens") or {}
     actor = data.get("actor") or {}
-    content = data.get("content") or {}
-    conv = str(data.get("session_id", ""))
-    latency = metrics.get("latency_ms")
-    if latency is None:
-        latency = ext.get("latency_ms", "")
-    ts = data.get("timestamp", "")
-    return {
-        "timestamp": ts,
-        "conversation_id": conv,
-        "event_id": data.get("event_id", ""),
-        "reply_to": ext.get("reply_to") or "",
-        "status_code": ext.get("status_code", ""),
-        "session": session_alias(conv),
-        "speaker": f"{actor.get('type', '')}: {actor.get('id', '')}",
-        "action": data.get("action", ""),
-        "message": one_line(content.get("text"), message_limit),
-        "tokens_in": tokens.get("prompt", ""),
-        "tokens_out": tokens.get("completion", ""),
-        "cost_usd": _cost(metrics.get("cost_usd")),
-        "latency_ms": latency,
-        "model": ext.get("model", ""),
-        "relevance_score": ext.get("score", ext.get("relevance_score", "")),
-        "user_id": ext.get("user_id", ""),
-        "tenant_id": ext.get("tenant_id", ""),
-        "provider": ext.get("provider", ""),
-        "finish_reason": ext.get("finish_reason", ""),
-        "error_type": ext.get("error_type", ""),
-        "cached_tokens": tokens.get("cached", ""),
-        "reasoning_tokens": tokens.get("reasoning", ""),
-        "total_tokens": tokens.get("total", ""),
-    }
+    return assemble(
+        timestamp=data.get("timestamp", ""),
+        conversation_id=str(data.get("session_id", "")),
+        event_id=data.get("event_id", ""),
+        speaker=f"{actor.get('type', '')}: {actor.get('id', '')}",
+        action=data.get("action", ""),
+        text=(data.get("content") or {}).get("text"),
+        tokens=metrics.get("tokens") or {},
+        cost=_cost(metrics.get("cost_usd")),
+        latency=metrics.get("latency_ms"),
+        ext=data.get("extensions") or {},
+        message_limit=message_limit,
+    )
 
 
 def rows(

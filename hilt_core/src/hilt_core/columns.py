@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,28 +77,56 @@ def one_line(text: str | None, limit: int | None = MESSAGE_LIMIT) -> str:
 
 def row(event: Event, message_limit: int | None = MESSAGE_LIMIT) -> dict[str, Any]:
     """Every known column of ``event``; absent values are "" (numbers stay numbers)."""
-    ext = event.extensions or {}
-    tokens = (event.metrics.tokens if event.metrics else None) or {}
     metrics = event.metrics
-    latency: Any = ""
+    latency: Any = None
     cost: Any = ""
     if metrics is not None:
-        if metrics.latency_ms is not None:
-            latency = metrics.latency_ms
+        latency = metrics.latency_ms
         if metrics.cost_usd is not None:
             cost = metrics.cost_usd
-    if latency == "":
+    return assemble(
+        timestamp=event.timestamp.isoformat(),
+        conversation_id=event.session_id,
+        event_id=event.event_id,
+        speaker=f"{event.actor.type}: {event.actor.id}",
+        action=event.action,
+        text=event.content.text if event.content else None,
+        tokens=(metrics.tokens if metrics else None) or {},
+        cost=cost,
+        latency=latency,
+        ext=event.extensions or {},
+        message_limit=message_limit,
+    )
+
+
+def assemble(
+    *,
+    timestamp: Any,
+    conversation_id: str,
+    event_id: Any,
+    speaker: str,
+    action: Any,
+    text: str | None,
+    tokens: Mapping[str, Any],
+    cost: Any,
+    latency: Any,
+    ext: Mapping[str, Any],
+    message_limit: int | None,
+) -> dict[str, Any]:
+    """The one definition of the flat columns, shared by :func:`row` (events) and the
+    reading API's fast path (decoded lines)."""
+    if latency is None:
         latency = ext.get("latency_ms", "")
     return {
-        "timestamp": event.timestamp.isoformat(),
-        "conversation_id": event.session_id,
-        "event_id": event.event_id,
+        "timestamp": timestamp,
+        "conversation_id": conversation_id,
+        "event_id": event_id,
         "reply_to": ext.get("reply_to") or "",
         "status_code": ext.get("status_code", ""),
-        "session": session_alias(event.session_id),
-        "speaker": f"{event.actor.type}: {event.actor.id}",
-        "action": event.action,
-        "message": one_line(event.content.text if event.content else None, message_limit),
+        "session": session_alias(conversation_id),
+        "speaker": speaker,
+        "action": action,
+        "message": one_line(text, message_limit),
         "tokens_in": tokens.get("prompt", ""),
         "tokens_out": tokens.get("completion", ""),
         "cost_usd": cost,
