@@ -188,20 +188,29 @@ class Pipeline:
 
     def _drain_inline(self, close: bool) -> bool:
         with self._start_lock:
-            self._drain()
+            self._drain(everything=True)
             ok = self._write_pending(force=True)
             ok = self._backend_close(flush_only=not close) and ok
             return ok
 
-    def _drain(self) -> bool:
-        """Process what is queued; return True when a close marker was handled."""
+    def _drain(self, everything: bool = False) -> bool:
+        """Process what was queued when the writer woke (or, with ``everything``, until the
+        queue is empty); return True when a close marker was handled.
+
+        Events that arrive while a batch is processed wait for the next wake-up (the queue
+        reaching ``wake_at``, a flush, or ``flush_interval``) instead of being chased in
+        small batches: each batch costs system calls, and each system call hands the GIL
+        back and forth with the application's threads.
+        """
         q = self._queue
+        budget = len(q)
         while True:
             if self._pending and not self._write_pending():
                 return self._serve_markers_failed()
             batch: list[Event] = []
             marker: _Marker | None = None
-            while q and len(batch) < self.batch_size:
+            while q and len(batch) < self.batch_size and (budget > 0 or everything):
+                budget -= 1
                 item = q.popleft()
                 if isinstance(item, _Marker):
                     marker = item
@@ -220,7 +229,7 @@ class Pipeline:
                 marker.done.set()
                 if marker.close:
                     return True
-            if not q:
+            if not q or (budget <= 0 and not everything):
                 return False
 
     def _retry_until(self, deadline: float) -> None:
