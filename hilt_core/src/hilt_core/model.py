@@ -80,6 +80,17 @@ class Content:
     ) -> None:
         self.__attrs_init__(text, images, metadata, extra)
 
+    @classmethod
+    def trusted(cls, text: str | None, extra: dict[str, Any] | None = None) -> Content:
+        """``Content(text, **extra)`` for provider plugins on the hot path: ``extra`` (keys
+        other than ``text``, ``images``, ``metadata``) is taken as is, not copied."""
+        self = _new(cls)
+        _set_c_text(self, text)
+        _set_c_images(self, None)
+        _set_c_metadata(self, None)
+        _set_c_extra(self, extra if extra is not None else {})
+        return self
+
     def __getattr__(self, name: str) -> Any:
         # Only reached for names that are not fields: read extras like attributes,
         # as pydantic's extra="allow" did in 0.2.8.
@@ -115,6 +126,19 @@ class Metrics:
         **extra: Any,
     ) -> None:
         self.__attrs_init__(tokens, _as_cost(cost_usd), latency_ms, extra)
+
+    @classmethod
+    def trusted(
+        cls, tokens: dict[str, int] | None, latency_ms: float | None, extra: dict[str, Any]
+    ) -> Metrics:
+        """``Metrics(tokens=..., latency_ms=..., **extra)`` with no cost, for provider
+        plugins on the hot path (``extra`` is taken as is, not copied)."""
+        self = _new(cls)
+        _set_m_tokens(self, tokens)
+        _set_m_cost(self, None)
+        _set_m_latency(self, latency_ms)
+        _set_m_extra(self, extra)
+        return self
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -225,18 +249,18 @@ class Event:
         ``Content``, an action from ``ACTIONS``, a UTC ``datetime``), skipping the
         converters and validators of ``Event(...)``. For provider plugins on the
         application's hot path; everyone else should call ``Event(...)``."""
-        self = object.__new__(cls)
-        put = object.__setattr__
-        put(self, "event_id", new_event_id())
-        put(self, "timestamp", timestamp if timestamp is not None else datetime.now(UTC))
-        put(self, "session_id", session_id)
-        put(self, "actor", actor)
-        put(self, "action", action)
-        put(self, "content", content)
-        put(self, "metrics", metrics)
-        put(self, "provenance", None)
-        put(self, "extensions", extensions)
-        put(self, "hilt_version", HILT_VERSION)
+        self = _new(cls)
+        # The slots' own setters: no converters, no validators, no attrs __setattr__.
+        _set_event_id(self, new_event_id())
+        _set_timestamp(self, timestamp if timestamp is not None else datetime.now(UTC))
+        _set_session_id(self, session_id)
+        _set_actor(self, actor)
+        _set_action(self, action)
+        _set_content(self, content)
+        _set_metrics(self, metrics)
+        _set_provenance(self, None)
+        _set_extensions(self, extensions)
+        _set_hilt_version(self, HILT_VERSION)
         return self
 
     @classmethod
@@ -247,6 +271,27 @@ class Event:
     @classmethod
     def from_json(cls, text: str | bytes) -> Event:
         return cls.from_dict(loads(text))
+
+
+_new = object.__new__
+(
+    _set_event_id,
+    _set_timestamp,
+    _set_session_id,
+    _set_actor,
+    _set_action,
+    _set_content,
+    _set_metrics,
+    _set_provenance,
+    _set_extensions,
+    _set_hilt_version,
+) = (getattr(Event, a.name).__set__ for a in attrs.fields(Event))
+_set_c_text, _set_c_images, _set_c_metadata, _set_c_extra = (
+    getattr(Content, a.name).__set__ for a in attrs.fields(Content)
+)
+_set_m_tokens, _set_m_cost, _set_m_latency, _set_m_extra = (
+    getattr(Metrics, a.name).__set__ for a in attrs.fields(Metrics)
+)
 
 
 # Imported last: the converter module needs the classes above.
