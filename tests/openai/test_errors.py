@@ -247,7 +247,7 @@ def test_internal_errors_inside_a_stream_never_reach_the_app(
 ) -> None:
     plain = list(client.chat.completions.create(model="m", messages=user(word), stream=True))
     h.instrument(include_usage=True)
-    monkeypatch.setattr(streams, "time", BrokenClock)  # fails on every chunk
+    monkeypatch.setattr(streams, "perf_counter", BrokenClock.perf_counter)  # fails per chunk
     monkeypatch.setattr(streams, "_chat_parts", broken)  # fails when the stream ends
     chunks = list(client.chat.completions.create(model="m", messages=user(word), stream=True))
     h.same(plain, chunks)  # and the injected usage chunk is still hidden

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from time import perf_counter
 from typing import Any
 
 from hilt_core import Actor, Content, Event, Metrics, Recorder, Session
@@ -24,6 +24,16 @@ _LINKS_MAX = 4_096
 # the next turn's prompt can say which completion it answers. Bounded and in-process: the
 # most recent 4,096 completions (about 0.6 MB), never growing with the number of calls.
 _links: dict[Any, tuple[str, str]] = {}
+
+
+def _content(fields: dict[str, Any]) -> Content:
+    """``Content(**fields)`` without its keyword-argument round trip."""
+    if len(fields) == 1 and "text" in fields:
+        return Content.trusted(fields["text"])
+    if "images" in fields or "metadata" in fields:
+        return Content(**fields)
+    extra = dict(fields)
+    return Content.trusted(extra.pop("text", None), extra)
 
 
 def turn_key(conversation: str, text: str | None) -> int:
@@ -71,7 +81,7 @@ class Call:
         self.attempts = 1
         self.request_model = body.get("model")
         self.wall0 = datetime.now(UTC)
-        self.t0 = time.perf_counter()
+        self.t0 = perf_counter()
         self.conversation = ""
         self.prompt_id = ""
 
@@ -138,7 +148,7 @@ class Call:
         }
         if reply_to:
             ext["reply_to"] = reply_to
-        event = Event.trusted(conv, USER_ACTOR, "prompt", Content(**content), None, ext, self.wall0)
+        event = Event.trusted(conv, USER_ACTOR, "prompt", _content(content), None, ext, self.wall0)
         self.prompt_id = event.event_id
         self.session.append(event)
 
@@ -180,12 +190,17 @@ class Call:
     ) -> None:
         """Emit the completion event of a finished call (``response`` may be None for a
         stream, whose pieces come through the keyword arguments)."""
-        latency = (time.perf_counter() - self.t0) * 1000.0
+        latency = (perf_counter() - self.t0) * 1000.0
         api = self.api
         if response is not None:
-            model = extract.get(response, "model")
-            response_id = extract.get(response, "id")
-            usage = extract.get(response, "usage")
+            if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
+                model = getattr(response, "model", None)
+                response_id = getattr(response, "id", None)
+                usage = getattr(response, "usage", None)
+            else:
+                model = extract.get(response, "model")
+                response_id = extract.get(response, "id")
+                usage = extract.get(response, "usage")
             if api == "chat.completions":
                 parts = extract.chat_choices(extract.get(response, "choices") or ())
                 content, finish_reason = parts["content"], parts["finish_reason"]
@@ -204,16 +219,25 @@ class Call:
                 stream = {"embeddings": len(data)}
                 if isinstance(vec, list):
                     stream["dimensions"] = len(vec)
-        ext = self._extensions(200)
-        ext["stream"] = False
-        if model:
-            ext["model"] = model
+        requested = self.request_model
+        info = self.client_info
+        ext: dict[str, Any] = {
+            "reply_to": self.prompt_id,
+            "model": model or requested,
+            "request_model": requested,
+            "provider": info[0],
+            "endpoint": info[1],
+            "api": api,
+            "status_code": 200,
+            "attempts": self.attempts,
+            "stream": False,
+        }
         if response_id:
             ext["response_id"] = response_id
         if finish_reason is not None:
             ext["finish_reason"] = finish_reason
         ext["latency_ms"] = int(latency)
-        metrics = Metrics(tokens=extract.chat_usage(usage), latency_ms=round(latency, 3))
+        metrics = Metrics.trusted(extract.chat_usage(usage), round(latency, 3), {})
         if stream:
             for key, value in stream.items():
                 if key == "ttft_ms":
@@ -226,19 +250,19 @@ class Call:
             self.conversation,
             PROVIDER_ACTOR,
             "completion",
-            Content(**content) if content is not None else None,
+            _content(content) if content is not None else None,
             metrics,
             ext,
         )
         self._append(event)
-        text = content.get("text") if content else None
         if api in ("chat.completions", "responses"):
+            text = content.get("text") if content else None
             remember(turn_key(self.conversation, text), event.event_id, self.conversation)
-        if api == "responses" and response_id:
-            remember(response_id, event.event_id, self.conversation)
+            if api == "responses" and response_id:
+                remember(response_id, event.event_id, self.conversation)
 
     def error(self, exc: BaseException, partial: dict[str, Any] | None = None) -> None:
-        latency = (time.perf_counter() - self.t0) * 1000.0
+        latency = (perf_counter() - self.t0) * 1000.0
         status = getattr(exc, "status_code", None)
         if not isinstance(status, int):
             status = NO_RESPONSE

@@ -7,25 +7,25 @@ Responses are the SDK's own pydantic objects, read by attribute.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
+from hashlib import sha256
 from typing import Any
 
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
 
-_ATTRIBUTE_TYPES: set[type] = set()  # types known not to be mappings (SDK models...)
+ATTRIBUTE_TYPES: set[type] = set()  # types known not to be mappings (SDK models...)
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
     kind = type(obj)
     if kind is dict:
         return obj.get(key, default)
-    if kind in _ATTRIBUTE_TYPES:  # skips the slow ABC isinstance check after the first time
+    if kind in ATTRIBUTE_TYPES:  # skips the slow ABC isinstance check after the first time
         return getattr(obj, key, default)
     if isinstance(obj, Mapping):
         return obj.get(key, default)
-    _ATTRIBUTE_TYPES.add(kind)
+    ATTRIBUTE_TYPES.add(kind)
     return getattr(obj, key, default)
 
 
@@ -107,7 +107,7 @@ def tool_call_dict(call: Any) -> dict[str, Any]:
 
 
 def short_hash(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def conversation_of(messages: Sequence[Any]) -> str:
@@ -117,15 +117,26 @@ def conversation_of(messages: Sequence[Any]) -> str:
     system = ""
     user = ""
     for msg in messages:
-        role = get(msg, "role")
-        if not system and role in ("system", "developer"):
-            system = message_text(get(msg, "content"))[0] or ""
+        if type(msg) is dict:  # what the SDK sends: plain dicts, read without get()
+            role = msg.get("role")
+            content = msg.get("content")
+        else:
+            role = get(msg, "role")
+            content = get(msg, "content")
+        if not system and role in _SYSTEM_ROLES:
+            system = (content if type(content) is str else message_text(content)[0]) or ""
         elif not user and role == "user":
-            text, parts = message_text(get(msg, "content"))
-            user = text if text is not None else repr(parts)
+            if type(content) is str:
+                user = content
+            else:
+                text, parts = message_text(content)
+                user = text if text is not None else repr(parts)
         if user and system:
             break
-    return "conv_" + short_hash(system, user)
+    return "conv_" + sha256(f"{system}\x1f{user}".encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+_SYSTEM_ROLES = ("system", "developer")
 
 
 def _from_model(item: Any) -> bool:
@@ -137,12 +148,21 @@ def _from_model(item: Any) -> bool:
     return isinstance(kind, str) and (kind.endswith("_call") or kind == "reasoning")
 
 
-def new_turn(messages: Sequence[Any]) -> tuple[list[Any], Any | None]:
+def new_turn(messages: Sequence[Any]) -> tuple[Sequence[Any], Any | None]:
     """The messages after the last assistant message, and that assistant message."""
     for i in range(len(messages) - 1, -1, -1):
-        if _from_model(messages[i]):
-            return list(messages[i + 1 :]), messages[i]
-    return list(messages), None
+        msg = messages[i]
+        if type(msg) is dict:
+            if msg.get("role") == "assistant":
+                return messages[i + 1 :], msg
+            kind = msg.get("type")
+            if kind is None or not isinstance(kind, str):
+                continue
+            if kind.endswith("_call") or kind == "reasoning":
+                return messages[i + 1 :], msg
+        elif _from_model(msg):
+            return list(messages[i + 1 :]), msg
+    return messages, None
 
 
 def turn_content(new: Sequence[Any]) -> dict[str, Any]:
@@ -191,8 +211,30 @@ def chat_usage(usage: Any) -> dict[str, int] | None:
     """Token counts of a chat, responses or embeddings usage (object or dict)."""
     if usage is None:
         return None
+    kind = type(usage)
+    if kind is not dict and (kind in ATTRIBUTE_TYPES or not isinstance(usage, Mapping)):
+        # The SDK's CompletionUsage: read by attribute, without get() per field.
+        prompt = getattr(usage, "prompt_tokens", None)
+        if type(prompt) is int:
+            tokens: dict[str, int] = {"prompt": prompt}
+            value = getattr(usage, "completion_tokens", None)
+            if type(value) is int:
+                tokens["completion"] = value
+            value = getattr(usage, "total_tokens", None)
+            tokens["total"] = value if type(value) is int else prompt + tokens.get("completion", 0)
+            details = getattr(usage, "prompt_tokens_details", None)
+            if details is not None:
+                value = get(details, "cached_tokens")
+                if type(value) is int:
+                    tokens["cached"] = value
+            details = getattr(usage, "completion_tokens_details", None)
+            if details is not None:
+                value = get(details, "reasoning_tokens")
+                if type(value) is int:
+                    tokens["reasoning"] = value
+            return tokens
     chat = get(usage, "prompt_tokens") is not None
-    tokens: dict[str, int] = {}
+    tokens = {}
     for key, name in _USAGE_KEYS if chat else _RESPONSES_USAGE_KEYS + _USAGE_KEYS[2:]:
         value = get(usage, key)
         if type(value) is int:
@@ -218,13 +260,23 @@ def chat_choices(choices: Sequence[Any]) -> dict[str, Any]:
     if not choices:
         return {"content": {"text": None}, "finish_reason": None}
     first = choices[0]
-    msg = get(first, "message")
-    text = get(msg, "content")
+    kind = type(first)
+    if kind is not dict and (kind in ATTRIBUTE_TYPES or not isinstance(first, Mapping)):
+        # The SDK's Choice and ChatCompletionMessage: read by attribute.
+        msg = getattr(first, "message", None)
+        text = getattr(msg, "content", None)
+        refusal = getattr(msg, "refusal", None)
+        calls = getattr(msg, "tool_calls", None)
+        if type(msg) is dict:
+            text, refusal, calls = msg.get("content"), msg.get("refusal"), msg.get("tool_calls")
+    else:
+        msg = get(first, "message")
+        text = get(msg, "content")
+        refusal = get(msg, "refusal")
+        calls = get(msg, "tool_calls")
     content: dict[str, Any] = {"text": text}
-    refusal = get(msg, "refusal")
     if refusal:
         content["refusal"] = refusal
-    calls = get(msg, "tool_calls")
     if calls:
         content["tool_calls"] = [tool_call_dict(c) for c in calls]
     if len(choices) > 1:

@@ -34,6 +34,9 @@ AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.a
 _CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "hilt_openai_call", default=None
 )
+# Result types seen to be parsed models (ChatCompletion...): neither a stream nor a raw or
+# streaming response. Bounded: a few SDK classes, or one per structured-output model.
+_PARSED: set[type] = set()
 _clients: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 
@@ -124,11 +127,15 @@ class _Patcher:
         return call, injected, bool(raw)
 
     def _end(self, call: Call, result: Any, injected: bool, is_async: bool) -> Any:
+        kind = type(result)
+        if kind in _PARSED:  # the common case: a parsed model, recorded as it is
+            call.completion(result)
+            return result
         from openai import AsyncStream, Stream
 
         if isinstance(result, (Stream, AsyncStream)):
             return wrap_stream(result, call, injected, is_async)
-        module = type(result).__module__
+        module = kind.__module__
         if module.startswith("openai._legacy_response"):
             parsed = result.parse()  # cached by the SDK: the app gets this same object
             if isinstance(parsed, (Stream, AsyncStream)):
@@ -140,6 +147,8 @@ class _Patcher:
             self._wrap_parse(result, call, is_async)
             return result
         call.completion(result)
+        if len(_PARSED) < 64:
+            _PARSED.add(kind)
         return result
 
     def _wrap_parse(self, response: Any, call: Call, is_async: bool) -> None:

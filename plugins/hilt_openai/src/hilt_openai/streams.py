@@ -8,11 +8,12 @@ exhausted, closed, left through ``break`` / ``with``, failed, or garbage-collect
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
-import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from time import perf_counter
 from typing import Any
 
 from hilt_openai import extract
@@ -30,6 +31,7 @@ class StreamRecord:
         "hide_usage",
         "in_next",
         "lock",
+        "ref",
         "t_first",
     )
 
@@ -43,13 +45,14 @@ class StreamRecord:
         # response when the body ends, and that close is not the app leaving early.
         self.in_next = False
         self.lock = threading.Lock()
+        self.ref: weakref.ref[Any] | None = None  # to the stream, while it is open
 
     def take(self, chunk: Any) -> bool:
         """Keep ``chunk``; False when the app must not see it (the usage chunk HILT asked
         for). Never raises: a chunk HILT cannot read is passed on untouched."""
         try:
             if not self.chunks:
-                self.t_first = time.perf_counter()
+                self.t_first = perf_counter()
             self.chunks.append(chunk)
         except Exception:
             log.exception("HILT could not read a stream chunk; the application is unaffected")
@@ -73,6 +76,9 @@ class StreamRecord:
             if self.done:
                 return
             self.done = True
+        if self.ref is not None:
+            _open.pop(self.ref, None)
+            self.ref = None
         try:
             self._emit(how, exc)
         except Exception:
@@ -196,6 +202,8 @@ def _responses_parts(events: list[Any]) -> dict[str, Any]:
 
 
 def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
+    chunks = rec.chunks
+    hide_usage = rec.hide_usage
     try:
         while True:
             rec.in_next = True
@@ -205,8 +213,15 @@ def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
                 break
             finally:
                 rec.in_next = False
-            if rec.take(chunk):
-                yield chunk
+            if hide_usage:
+                if rec.take(chunk):
+                    yield chunk
+                continue
+            # The common case, inlined: keep a reference, nothing else per chunk.
+            if not chunks:
+                rec.t_first = perf_counter()
+            chunks.append(chunk)
+            yield chunk
     except GeneratorExit:
         rec.finish("closed")
         raise
@@ -217,6 +232,8 @@ def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
 
 
 async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterator[Any]:
+    chunks = rec.chunks
+    hide_usage = rec.hide_usage
     try:
         while True:
             rec.in_next = True
@@ -226,8 +243,14 @@ async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterat
                 break
             finally:
                 rec.in_next = False
-            if rec.take(chunk):
-                yield chunk
+            if hide_usage:
+                if rec.take(chunk):
+                    yield chunk
+                continue
+            if not chunks:
+                rec.t_first = perf_counter()
+            chunks.append(chunk)
+            yield chunk
     except GeneratorExit:
         rec.finish("closed")
         raise
@@ -284,5 +307,26 @@ def wrap_stream(stream: Any, call: Call, hide_usage: bool, is_async: bool) -> An
         stream._iterator = _iterate(inner, rec)
     _hook_close(stream.response, rec, is_async)
     stream._hilt_record = rec
-    weakref.finalize(stream, rec.finish, "gc")
+    # Recorded even if the app drops the stream unread: a weak reference whose callback
+    # finishes the record (cheaper than weakref.finalize, and gone once the stream ends).
+    rec.ref = ref = weakref.ref(stream, _collected)
+    _open[ref] = rec
     return stream
+
+
+# Streams not finished yet, by a weak reference to the stream.
+_open: dict[weakref.ref[Any], StreamRecord] = {}
+
+
+def _collected(ref: weakref.ref[Any]) -> None:
+    rec = _open.pop(ref, None)
+    if rec is not None:
+        rec.finish("gc")
+
+
+@atexit.register
+def _finish_at_exit() -> None:
+    # Streams still open when the interpreter exits are recorded as left unfinished
+    # (registered after hilt_core's pipeline, so this runs before its exit flush).
+    for rec in list(_open.values()):
+        rec.finish("gc")
