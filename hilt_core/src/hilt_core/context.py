@@ -139,9 +139,13 @@ def carry(fn: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def stamp(extensions: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Merge the context's metadata into an event's extensions (the event's own win)."""
-    meta = _meta.get()
+def stamp(
+    extensions: dict[str, Any] | None, meta: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Merge the context's metadata (or ``meta``, read earlier in the caller's context)
+    into an event's extensions (the event's own win)."""
+    if meta is None:
+        meta = _meta.get()
     if not meta:
         return extensions
     if extensions is None:

@@ -34,6 +34,9 @@ trace_log = logging.getLogger("hilt.trace")
 
 EXIT_FLUSH_SECONDS = 10.0
 
+# A queued callable that makes its event on the writer thread (or None for no event).
+Deferred = Callable[[], Event | None]
+
 
 class _Marker:
     """A flush (or close) request travelling through the queue behind earlier events."""
@@ -78,7 +81,7 @@ class Pipeline:
         # Small batches keep the writer's transient memory low (a 256-event batch and its
         # JSON are well under a megabyte) at no cost in throughput.
         self._wake_at = min(128, max(1, max_queue // 4))
-        self._queue: deque[Event | _Marker] = deque()
+        self._queue: deque[Event | Deferred | _Marker] = deque()
         self._wake = threading.Event()
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -94,13 +97,14 @@ class Pipeline:
             "written": 0,
             "write_errors": 0,
             "enrich_errors": 0,
+            "build_errors": 0,
             "redaction_failures": 0,
             "dropped_by_redactor": 0,
         }
         _live.add(self)
 
     # -- caller side ---------------------------------------------------------------------
-    def put(self, event: Event) -> None:
+    def put(self, event: Event | Deferred) -> None:
         q = self._queue
         if (len(q) >= self.max_queue or self._closed) and not self._wait_for_space():
             self._drop()
@@ -212,10 +216,15 @@ class Pipeline:
             while q and len(batch) < self.batch_size and (budget > 0 or everything):
                 budget -= 1
                 item = q.popleft()
-                if isinstance(item, _Marker):
+                if isinstance(item, Event):
+                    batch.append(item)
+                elif isinstance(item, _Marker):
                     marker = item
                     break
-                batch.append(item)
+                else:
+                    event = self._build(item)
+                    if event is not None:
+                        batch.append(event)
             if batch:
                 self._pending.extend(self._process(batch))
                 self._report_drops()
@@ -232,6 +241,15 @@ class Pipeline:
             if not q or (budget <= 0 and not everything):
                 return False
 
+    def _build(self, item: Deferred) -> Event | None:
+        """Make the event of a deferred item (see ``Session.defer``) on the writer thread."""
+        try:
+            return item()
+        except Exception:
+            self.stats["build_errors"] += 1
+            log.exception("HILT could not build an event; the application is unaffected")
+            return None
+
     def _retry_until(self, deadline: float) -> None:
         """Closing with a failing backend: keep retrying (with the backoff) until the
         deadline, taking the rest of the queue along once writes go through again."""
@@ -242,7 +260,8 @@ class Pipeline:
                     return
                 for e in rest:
                     self._queue.remove(e)
-                self._pending.extend(self._process(rest))
+                built = [e if isinstance(e, Event) else self._build(e) for e in rest]
+                self._pending.extend(self._process([e for e in built if e is not None]))
                 continue
             wait = min(self._backoff, deadline - time.monotonic())
             if wait <= 0:

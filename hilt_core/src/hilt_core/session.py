@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,6 +16,12 @@ from hilt_core.pipeline import Pipeline
 from hilt_core.registry import Registry, default_registry
 
 _PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size", "queue_block_timeout")
+
+
+def _stamped(event: Event | None, meta: Mapping[str, Any]) -> Event | None:
+    if event is not None:
+        event.extensions = context.stamp(event.extensions, meta)
+    return event
 
 
 class Session:
@@ -132,6 +138,23 @@ class Session:
         if context._meta.get() is not None:
             event.extensions = context.stamp(event.extensions)
         self._pipeline.put(event)
+
+    def defer(self, build: Callable[[], Event | None]) -> None:
+        """Queue an event that ``build()`` makes later, on the writer thread, in its place
+        in the queue (``None`` for no event). For provider plugins: the application's
+        thread only keeps references, and the event is built with other events in a
+        batch. ``build`` must not depend on the calling context (read ``contextvars``
+        before deferring); the context's metadata (``hilt.scope``) is stamped for it.
+        An exception in ``build`` is logged and counted in ``stats["build_errors"]``."""
+        if self._closed:
+            raise SessionError("This HILT session is closed; open() it again or make a new one")
+        if self.mode == "r":
+            raise SessionError("This HILT session was opened with mode='r' (read only)")
+        meta = context._meta.get()
+        if meta is not None:
+            self._pipeline.put(lambda: _stamped(build(), meta))
+        else:
+            self._pipeline.put(build)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event appended so far is stored. False if the backend failed

@@ -1,12 +1,19 @@
-"""One intercepted SDK call: its prompt event at the start, its completion or error at the end."""
+"""One intercepted SDK call: its prompt event at the start, its completion or error at the end.
+
+On the application's thread a call only takes the time and keeps references (the request
+body, which the SDK built for this request, and the SDK's response); its events are built
+on the session's writer thread (``Session.defer``), in order, with the other events of the
+batch. Values that belong to the calling context (``hilt.conversation``, the session) are
+read on the application's thread.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from time import perf_counter
+from time import perf_counter, time
 from typing import Any
 
 from hilt_core import Actor, Content, Event, Metrics, Recorder, Session
@@ -56,6 +63,7 @@ class Call:
         "attempts",
         "body",
         "client_info",
+        "conv_set",
         "conversation",
         "prompt_id",
         "recorder",
@@ -80,17 +88,22 @@ class Call:
         self.client_info = client_info
         self.attempts = 1
         self.request_model = body.get("model")
-        self.wall0 = datetime.now(UTC)
+        self.wall0 = time()
         self.t0 = perf_counter()
+        self.conv_set = recorder.conversation_id()  # hilt.conversation(): the caller's context
         self.conversation = ""
         self.prompt_id = ""
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
+        self.session.defer(self._prompt)
+
+    def _prompt(self) -> Event:
+        """The prompt event (on the writer thread)."""
         body = self.body
         api = self.api
         reply_to: str | None = None
-        conv = self.recorder.conversation_id()
+        conv = self.conv_set
         if api == "chat.completions":
             messages = body.get("messages") or ()
             if conv is None:
@@ -148,20 +161,21 @@ class Call:
         }
         if reply_to:
             ext["reply_to"] = reply_to
-        event = Event.trusted(conv, USER_ACTOR, "prompt", _content(content), None, ext, self.wall0)
+        when = datetime.fromtimestamp(self.wall0, UTC)
+        event = Event.trusted(conv, USER_ACTOR, "prompt", _content(content), None, ext, when)
         self.prompt_id = event.event_id
-        self.session.append(event)
+        return event
 
-    def _append(self, event: Event) -> None:
+    def _defer(self, build: Callable[[], Event | None], what: str) -> None:
         if self.session.closed:
             # The app closed (or re-instrumented) HILT while this call was in flight; the
             # prompt went to that session, so the answer must not go to another one.
             log.warning(
                 "HILT: an OpenAI call ended after its session was closed; its %s is not recorded",
-                event.action,
+                what,
             )
             return
-        self.session.append(event)
+        self.session.defer(build)
 
     # -- end -----------------------------------------------------------------------------
     def _extensions(self, status: int) -> dict[str, Any]:
@@ -181,16 +195,37 @@ class Call:
         self,
         response: Any,
         *,
+        parts: Callable[[], dict[str, Any]] | None = None,
+        content: dict[str, Any] | None = None,
+        stream: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the end of a call: ``response`` (an SDK object or a dict), or for a stream
+        ``parts()``, which returns the keyword arguments of :meth:`_completion` and is
+        called on the writer thread."""
+        latency = (perf_counter() - self.t0) * 1000.0
+        wall = time()
+        if parts is None:
+            self._defer(
+                lambda: self._completion(latency, wall, response, content=content, stream=stream),
+                "completion",
+            )
+        else:
+            self._defer(lambda: self._completion(latency, wall, None, **parts()), "completion")
+
+    def _completion(
+        self,
+        latency: float,
+        wall: float,
+        response: Any,
+        *,
         content: dict[str, Any] | None = None,
         finish_reason: Any = None,
         usage: Any = None,
         model: Any = None,
         response_id: Any = None,
         stream: dict[str, Any] | None = None,
-    ) -> None:
-        """Emit the completion event of a finished call (``response`` may be None for a
-        stream, whose pieces come through the keyword arguments)."""
-        latency = (perf_counter() - self.t0) * 1000.0
+    ) -> Event:
+        """The completion event (on the writer thread)."""
         api = self.api
         if response is not None:
             if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
@@ -253,36 +288,42 @@ class Call:
             _content(content) if content is not None else None,
             metrics,
             ext,
+            datetime.fromtimestamp(wall, UTC),
         )
-        self._append(event)
         if api in ("chat.completions", "responses"):
             text = content.get("text") if content else None
             remember(turn_key(self.conversation, text), event.event_id, self.conversation)
             if api == "responses" and response_id:
                 remember(response_id, event.event_id, self.conversation)
+        return event
 
     def error(self, exc: BaseException, partial: dict[str, Any] | None = None) -> None:
+        """Record a call that failed with ``exc`` (read here; the event is built later)."""
         latency = (perf_counter() - self.t0) * 1000.0
+        wall = time()
         status = getattr(exc, "status_code", None)
         if not isinstance(status, int):
             status = NO_RESPONSE
-        ext = self._extensions(status)
-        ext["error_code"] = "api_error"
-        ext["error_type"] = type(exc).__name__
-        ext["latency_ms"] = int(latency)
+        found: dict[str, Any] = {"error_code": "api_error", "error_type": type(exc).__name__}
+        found["latency_ms"] = int(latency)
         code = getattr(exc, "code", None)
         if isinstance(code, str):
-            ext["error_detail"] = code
+            found["error_detail"] = code
         if partial:
-            ext.update(partial)
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        self._append(
-            Event(
-                session_id=self.conversation,
-                actor=SYSTEM_ACTOR,
-                action="system",
-                content=Content(text=str(message)),
-                metrics=Metrics(latency_ms=round(latency, 3)),
-                extensions=ext,
+            found.update(partial)
+        message = str(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+
+        def build() -> Event:
+            ext = self._extensions(status)
+            ext.update(found)
+            return Event.trusted(
+                self.conversation,
+                SYSTEM_ACTOR,
+                "system",
+                Content.trusted(message),
+                Metrics.trusted(None, round(latency, 3), {}),
+                ext,
+                datetime.fromtimestamp(wall, UTC),
             )
-        )
+
+        self._defer(build, "error")

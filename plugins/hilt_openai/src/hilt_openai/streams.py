@@ -93,21 +93,23 @@ class StreamRecord:
             info["stream_end"] = how
         if exc is not None:
             info["error_type"] = type(exc).__name__
-        if call.api == "responses":
-            parts = _responses_parts(self.chunks)
-        else:
-            parts = _chat_parts(self.chunks, call.api)
-        if how != "complete" or parts["finish_reason"] is None:
-            info["partial"] = True
-        call.completion(
-            None,
-            content=parts["content"],
-            finish_reason=parts["finish_reason"],
-            usage=parts["usage"],
-            model=parts["model"],
-            response_id=parts["id"],
-            stream=info,
-        )
+        chunks = self.chunks
+        api = call.api
+
+        def parts() -> dict[str, Any]:  # on the writer thread
+            found = _responses_parts(chunks) if api == "responses" else _chat_parts(chunks, api)
+            if how != "complete" or found["finish_reason"] is None:
+                info["partial"] = True
+            return {
+                "content": found["content"],
+                "finish_reason": found["finish_reason"],
+                "usage": found["usage"],
+                "model": found["model"],
+                "response_id": found["id"],
+                "stream": info,
+            }
+
+        call.completion(None, parts=parts)
 
 
 def _chat_parts(chunks: list[Any], api: str) -> dict[str, Any]:
