@@ -269,6 +269,24 @@ def test_a_burst_that_outruns_a_healthy_writer_waits_instead_of_dropping(tmp_pat
     assert len(lines) == 5_000
 
 
+def test_a_busy_application_thread_cannot_starve_the_writer(tmp_path: Path) -> None:
+    # Like an app calling the OpenAI SDK in a loop with no network wait: CPU work, and the
+    # GIL released only for an instant per call (os.urandom). Without the caller's
+    # catch-up the writer got the GIL back so rarely that the queue held thousands of
+    # events (and the SDK objects they refer to).
+    session = hilt.Session(tmp_path / "busy.jsonl")
+    queue = session._pipeline._queue
+    peak = 0
+    for i in range(3_000):
+        session.append(_event(f"b{i}"))
+        os.urandom(16)
+        sum(range(3_000))
+        peak = max(peak, len(queue))
+    assert session.flush()
+    assert peak <= 1_000, peak
+    assert len((tmp_path / "busy.jsonl").read_bytes().splitlines()) == 3_000
+
+
 def test_close_keeps_retrying_a_backend_that_recovers_before_the_deadline(
     reg: Registry, memory: Any
 ) -> None:

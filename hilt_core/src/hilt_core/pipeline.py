@@ -81,6 +81,9 @@ class Pipeline:
         # Small batches keep the writer's transient memory low (a 256-event batch and its
         # JSON are well under a megabyte) at no cost in throughput.
         self._wake_at = min(128, max(1, max_queue // 4))
+        self._catch_up_at = min(self._wake_at * 2, max_queue)
+        self._writes = 0  # backend writes finished, successful or not
+        self._stalled_at = -1  # _writes when a catch-up saw no progress
         self._queue: deque[Event | Deferred | _Marker] = deque()
         self._wake = threading.Event()
         self._start_lock = threading.Lock()
@@ -106,17 +109,51 @@ class Pipeline:
     # -- caller side ---------------------------------------------------------------------
     def put(self, event: Event | Deferred) -> None:
         q = self._queue
-        if (len(q) >= self.max_queue or self._closed) and not self._wait_for_space():
-            self._drop()
-            return
+        n = len(q)
+        if n >= self._wake_at:
+            if n >= self.max_queue or self._closed:
+                if not self._wait_for_space(self.max_queue):
+                    self._drop()
+                    return
+            elif n >= self._catch_up_at and self._writes != self._stalled_at:
+                self._catch_up()
         q.append(event)
         if self._thread is None:
             self._start()
-        if len(q) >= self._wake_at:
+        if len(q) >= self._wake_at and not self._wake.is_set():
+            # Once: setting it takes the Event's lock, and a lock the application's
+            # thread takes on every call is one the writer keeps colliding with.
             self._wake.set()
 
-    def _wait_for_space(self) -> bool:
-        """A burst outran a healthy writer: wait a bounded time for it to catch up.
+    def _catch_up(self) -> None:
+        """The writer is behind while the application keeps the GIL: let it run.
+
+        An application thread that never waits on I/O and releases the GIL only for an
+        instant (the SDK's os.urandom per call) keeps winning it back, and the writer,
+        which needs the GIL again after each of its system calls, falls behind without
+        bound. Sleeping here in 1 ms steps hands it the GIL. The caller waits only while
+        the writer makes progress: a backend that takes over 50 ms in one write is slow,
+        not starved, and is left alone until that write ends.
+        """
+        if self._failing or self._thread is None:
+            return
+        q = self._queue
+        self._wake.set()
+        last = len(q)
+        patience = time.monotonic() + 0.05
+        while len(q) >= self._wake_at:
+            time.sleep(0.001)
+            n = len(q)
+            if n < last:
+                last = n
+                patience = time.monotonic() + 0.05
+            elif time.monotonic() > patience or self._failing:
+                self._stalled_at = self._writes
+                return
+
+    def _wait_for_space(self, below: int) -> bool:
+        """A burst outran a healthy writer: wait a bounded time for the queue to fall
+        below ``below``.
 
         A writer whose backend is failing gets no wait (the caller must not be slowed by an
         outage); a closed session neither.
@@ -128,7 +165,7 @@ class Pipeline:
             return False  # a backend_write is hanging: as good as failing
         self._wake.set()
         deadline = time.monotonic() + self.queue_block_timeout
-        while len(self._queue) >= self.max_queue:
+        while len(self._queue) >= below:
             if self._failing or time.monotonic() > deadline:
                 return False
             time.sleep(0.001)
@@ -378,6 +415,7 @@ class Pipeline:
         try:
             self._call("backend_write", handle=self.handle, events=self._pending)
         except Exception as exc:
+            self._writes += 1
             self._writing_since = 0.0
             self.stats["write_errors"] += 1
             self._failing = True
@@ -392,6 +430,7 @@ class Pipeline:
                 self._backoff,
             )
             return False
+        self._writes += 1
         self._writing_since = 0.0
         self.stats["written"] += len(self._pending)
         self._pending = []
