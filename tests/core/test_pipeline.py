@@ -287,6 +287,14 @@ def test_a_busy_application_thread_cannot_starve_the_writer(tmp_path: Path) -> N
     assert len((tmp_path / "busy.jsonl").read_bytes().splitlines()) == 3_000
 
 
+def test_an_event_after_the_exit_flush_is_counted_as_dropped(tmp_path: Path) -> None:
+    session = hilt.Session(tmp_path / "late.jsonl")
+    session.append(_event("a"))
+    session._pipeline.close()  # what the interpreter-exit flush does
+    session.append(_event("late"))  # an atexit handler or a daemon thread, afterwards
+    assert session.stats["dropped"] == 1
+
+
 def test_close_keeps_retrying_a_backend_that_recovers_before_the_deadline(
     reg: Registry, memory: Any
 ) -> None:

@@ -244,6 +244,7 @@ class Event:
         metrics: Metrics | None = None,
         extensions: dict[str, Any] | None = None,
         timestamp: datetime | None = None,
+        event_id: str | None = None,
     ) -> Event:
         """Build an event from values already of the right types (an ``Actor``, a
         ``Content``, an action from ``ACTIONS``, a UTC ``datetime``), skipping the
@@ -251,7 +252,7 @@ class Event:
         application's hot path; everyone else should call ``Event(...)``."""
         self = _new(cls)
         # The slots' own setters: no converters, no validators, no attrs __setattr__.
-        _set_event_id(self, new_event_id())
+        _set_event_id(self, event_id if event_id is not None else new_event_id())
         _set_timestamp(self, timestamp if timestamp is not None else datetime.now(UTC))
         _set_session_id(self, session_id)
         _set_actor(self, actor)

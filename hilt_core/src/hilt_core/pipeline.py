@@ -6,9 +6,10 @@ writer wakes every ``flush_interval`` seconds, or early when the queue holds
 to the chosen backend's ``backend_write``. A failing backend keeps its batch and is
 retried with exponential backoff; while it fails the queue fills, and once it is full new
 events are counted as dropped, logged, and reported in the log itself by a ``system``
-event when writing resumes. Nothing is dropped silently. The caller never waits on I/O; only
-when a burst fills the queue while the writer is healthy does it wait, at most
-``queue_block_timeout`` seconds, for the writer to catch up.
+event when writing resumes. Nothing is dropped silently. The caller never waits on I/O; it
+waits only for a healthy writer that has fallen behind: at twice ``wake_at`` queued items
+while the writer makes progress (see ``_catch_up``), and when a burst fills the queue, at
+most ``queue_block_timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -110,12 +111,14 @@ class Pipeline:
     def put(self, event: Event | Deferred) -> None:
         q = self._queue
         n = len(q)
-        if n >= self._wake_at:
+        if n >= self._wake_at or self._closed:
+            writer = self._thread
+            on_writer = writer is not None and writer.ident == threading.get_ident()
             if n >= self.max_queue or self._closed:
-                if not self._wait_for_space(self.max_queue):
+                if on_writer or not self._wait_for_space(self.max_queue):
                     self._drop()
                     return
-            elif n >= self._catch_up_at and self._writes != self._stalled_at:
+            elif n >= self._catch_up_at and self._writes != self._stalled_at and not on_writer:
                 self._catch_up()
         q.append(event)
         if self._thread is None:

@@ -17,6 +17,7 @@ from time import perf_counter, time
 from typing import Any
 
 from hilt_core import Actor, Content, Event, Metrics, Recorder, Session
+from hilt_core.ids import new_event_id
 from hilt_openai import extract
 
 log = logging.getLogger("hilt")
@@ -96,6 +97,9 @@ class Call:
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
+        # The id is made here: UUIDv7 ids sort by the time they were made, and the
+        # completion's reply_to must hold even if the prompt event is never built.
+        self.prompt_id = new_event_id()
         self.session.defer(self._prompt)
 
     def _prompt(self) -> Event:
@@ -162,9 +166,15 @@ class Call:
         if reply_to:
             ext["reply_to"] = reply_to
         when = datetime.fromtimestamp(self.wall0, UTC)
-        event = Event.trusted(conv, USER_ACTOR, "prompt", _content(content), None, ext, when)
-        self.prompt_id = event.event_id
-        return event
+        return Event.trusted(
+            conv, USER_ACTOR, "prompt", _content(content), None, ext, when, self.prompt_id
+        )
+
+    def _ensure_conversation(self) -> None:
+        # The prompt is built first, in queue order; if it was dropped (a full queue) or
+        # failed, work the conversation id out for the completion or error alone.
+        if not self.conversation:
+            self._prompt()
 
     def _defer(self, build: Callable[[], Event | None], what: str) -> None:
         if self.session.closed:
@@ -204,18 +214,22 @@ class Call:
         called on the writer thread."""
         latency = (perf_counter() - self.t0) * 1000.0
         wall = time()
+        eid = new_event_id()
         if parts is None:
             self._defer(
-                lambda: self._completion(latency, wall, response, content=content, stream=stream),
+                lambda: self._completion(
+                    latency, wall, eid, response, content=content, stream=stream
+                ),
                 "completion",
             )
         else:
-            self._defer(lambda: self._completion(latency, wall, None, **parts()), "completion")
+            self._defer(lambda: self._completion(latency, wall, eid, None, **parts()), "completion")
 
     def _completion(
         self,
         latency: float,
         wall: float,
+        event_id: str,
         response: Any,
         *,
         content: dict[str, Any] | None = None,
@@ -226,6 +240,7 @@ class Call:
         stream: dict[str, Any] | None = None,
     ) -> Event:
         """The completion event (on the writer thread)."""
+        self._ensure_conversation()
         api = self.api
         if response is not None:
             if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
@@ -289,6 +304,7 @@ class Call:
             metrics,
             ext,
             datetime.fromtimestamp(wall, UTC),
+            event_id,
         )
         if api in ("chat.completions", "responses"):
             text = content.get("text") if content else None
@@ -312,8 +328,10 @@ class Call:
         if partial:
             found.update(partial)
         message = str(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+        eid = new_event_id()
 
         def build() -> Event:
+            self._ensure_conversation()
             ext = self._extensions(status)
             ext.update(found)
             return Event.trusted(
@@ -324,6 +342,7 @@ class Call:
                 Metrics.trusted(None, round(latency, 3), {}),
                 ext,
                 datetime.fromtimestamp(wall, UTC),
+                eid,
             )
 
         self._defer(build, "error")

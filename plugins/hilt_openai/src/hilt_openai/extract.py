@@ -267,8 +267,8 @@ def chat_choices(choices: Sequence[Any]) -> dict[str, Any]:
         text = getattr(msg, "content", None)
         refusal = getattr(msg, "refusal", None)
         calls = getattr(msg, "tool_calls", None)
-        if type(msg) is dict:
-            text, refusal, calls = msg.get("content"), msg.get("refusal"), msg.get("tool_calls")
+        if msg is not None and type(msg) not in ATTRIBUTE_TYPES and isinstance(msg, Mapping):
+            text, refusal, calls = get(msg, "content"), get(msg, "refusal"), get(msg, "tool_calls")
     else:
         msg = get(first, "message")
         text = get(msg, "content")
