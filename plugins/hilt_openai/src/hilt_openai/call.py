@@ -269,19 +269,10 @@ class Call:
                 stream = {"embeddings": len(data)}
                 if isinstance(vec, list):
                     stream["dimensions"] = len(vec)
-        requested = self.request_model
-        info = self.client_info
-        ext: dict[str, Any] = {
-            "reply_to": self.prompt_id,
-            "model": model or requested,
-            "request_model": requested,
-            "provider": info[0],
-            "endpoint": info[1],
-            "api": api,
-            "status_code": 200,
-            "attempts": self.attempts,
-            "stream": False,
-        }
+        ext = self._extensions(200)
+        if model:
+            ext["model"] = model
+        ext["stream"] = False
         if response_id:
             ext["response_id"] = response_id
         if finish_reason is not None:
