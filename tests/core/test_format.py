@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 import hilt
 from hilt_core import HILT_VERSION, Actor, Content, Event, Metrics, dumps, new_event_id
+from hilt_core.ids import format_event_id, new_event_key
 
 DATA = Path(__file__).parent / "data"
 FULL_028 = DATA / "hilt-0.2.8.jsonl"
@@ -106,6 +108,21 @@ def test_event_ids_sort_by_creation_time() -> None:
     assert int(first[:8] + first[9:13], 16) == pytest.approx(
         datetime.now(UTC).timestamp() * 1000, abs=60_000
     )  # the first 48 bits are Unix milliseconds
+    parsed = uuid.UUID(first)
+    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+    assert str(parsed) == first
+
+
+def test_an_event_key_is_its_id_as_an_integer() -> None:
+    keys = [new_event_key() for _ in range(5_000)]
+    assert keys == sorted(keys)
+    for key in keys[:50]:
+        text = format_event_id(key)
+        assert uuid.UUID(text).int == key
+        assert uuid.UUID(text).version == 7
+    # a key made after an id sorts after it, as a string too
+    before = new_event_id()
+    assert format_event_id(new_event_key()) > before
 
 
 def test_event_ids_from_many_threads_are_unique_and_ordered_per_thread() -> None:
