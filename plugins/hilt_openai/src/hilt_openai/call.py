@@ -17,7 +17,7 @@ from time import perf_counter, time
 from typing import Any
 
 from hilt_core import Actor, Content, Event, Metrics, Recorder, Session
-from hilt_core.ids import new_event_id
+from hilt_core.ids import format_event_id, new_event_key
 from hilt_openai import extract
 
 log = logging.getLogger("hilt")
@@ -66,7 +66,9 @@ class Call:
         "client_info",
         "conv_set",
         "conversation",
+        "end",
         "prompt_id",
+        "prompt_key",
         "recorder",
         "request_model",
         "session",
@@ -93,13 +95,16 @@ class Call:
         self.t0 = perf_counter()
         self.conv_set = recorder.conversation_id()  # hilt.conversation(): the caller's context
         self.conversation = ""
-        self.prompt_id = ""
+        self.prompt_key = 0
+        self.end: tuple[Any, ...] | None = None  # what completion() saw, until it is built
+        self.prompt_id = ""  # its string, made on the writer thread
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
-        # The id is made here: UUIDv7 ids sort by the time they were made, and the
-        # completion's reply_to must hold even if the prompt event is never built.
-        self.prompt_id = new_event_id()
+        # The id is fixed here: UUIDv7 ids sort by the time they were made, and the
+        # completion's reply_to must hold even if the prompt event is never built. Its
+        # string (half the cost) is written on the writer thread.
+        self.prompt_key = new_event_key()
         self.session.defer(self._prompt)
 
     def _prompt(self) -> Event:
@@ -167,8 +172,13 @@ class Call:
             ext["reply_to"] = reply_to
         when = datetime.fromtimestamp(self.wall0, UTC)
         return Event.trusted(
-            conv, USER_ACTOR, "prompt", _content(content), None, ext, when, self.prompt_id
+            conv, USER_ACTOR, "prompt", _content(content), None, ext, when, self._prompt_id()
         )
+
+    def _prompt_id(self) -> str:
+        if not self.prompt_id:
+            self.prompt_id = format_event_id(self.prompt_key)
+        return self.prompt_id
 
     def _ensure_conversation(self) -> None:
         # The prompt is built first, in queue order; if it was dropped (a full queue) or
@@ -190,7 +200,7 @@ class Call:
     # -- end -----------------------------------------------------------------------------
     def _extensions(self, status: int) -> dict[str, Any]:
         ext: dict[str, Any] = {
-            "reply_to": self.prompt_id,
+            "reply_to": self._prompt_id(),
             "model": self.request_model,
             "request_model": self.request_model,
             "provider": self.client_info[0],
@@ -212,24 +222,37 @@ class Call:
         """Record the end of a call: ``response`` (an SDK object or a dict), or for a stream
         ``parts()``, which returns the keyword arguments of :meth:`_completion` and is
         called on the writer thread."""
-        latency = (perf_counter() - self.t0) * 1000.0
-        wall = time()
-        eid = new_event_id()
-        if parts is None:
-            self._defer(
-                lambda: self._completion(
-                    latency, wall, eid, response, content=content, stream=stream
-                ),
-                "completion",
-            )
-        else:
-            self._defer(lambda: self._completion(latency, wall, eid, None, **parts()), "completion")
+        # Kept on the call (not in a closure): fewer objects live until the writer builds
+        # the event, and fewer for the garbage collector to walk in the meantime.
+        end = (
+            (perf_counter() - self.t0) * 1000.0,
+            time(),
+            new_event_key(),
+            response,
+            parts,
+            content,
+            stream,
+        )
+        if self.end is None:
+            self.end = end
+            self._defer(self._build_completion, "completion")
+        else:  # a second end before the first was built: not expected, but kept apart
+            self._defer(lambda: self._build_completion(end), "completion")
+
+    def _build_completion(self, end: tuple[Any, ...] | None = None) -> Event:
+        if end is None:
+            end, self.end = self.end, None
+            assert end is not None
+        latency, wall, key, response, parts, content, stream = end
+        if parts is not None:
+            return self._completion(latency, wall, key, None, **parts())
+        return self._completion(latency, wall, key, response, content=content, stream=stream)
 
     def _completion(
         self,
         latency: float,
         wall: float,
-        event_id: str,
+        event_key: int,
         response: Any,
         *,
         content: dict[str, Any] | None = None,
@@ -295,7 +318,7 @@ class Call:
             metrics,
             ext,
             datetime.fromtimestamp(wall, UTC),
-            event_id,
+            format_event_id(event_key),
         )
         if api in ("chat.completions", "responses"):
             text = content.get("text") if content else None
@@ -319,7 +342,7 @@ class Call:
         if partial:
             found.update(partial)
         message = str(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-        eid = new_event_id()
+        key = new_event_key()
 
         def build() -> Event:
             self._ensure_conversation()
@@ -333,7 +356,7 @@ class Call:
                 Metrics.trusted(None, round(latency, 3), {}),
                 ext,
                 datetime.fromtimestamp(wall, UTC),
-                eid,
+                format_event_id(key),
             )
 
         self._defer(build, "error")
