@@ -261,7 +261,13 @@ def test_azure(srv: FakeOpenAI, h: Any, word: str) -> None:
         "my-deployment",
     )
     assert c1["content"]["text"] == f"Echo: hi {word}"
-    assert c2["content"]["text"] == "".join(c.choices[0].delta.content or "" for c in chunks)
+    # Azure's first chunk has no choices, model or id (the prompt's filter results)
+    assert chunks[0].choices == []
+    assert chunks[0].id == ""
+    assert c2["content"]["text"] == "".join(c.choices[0].delta.content or "" for c in chunks[1:])
+    assert c2["extensions"]["response_id"] == chunks[1].id != ""
+    assert c2["extensions"]["model"] == "gpt-4o-2024-08-06"
+    assert c2["extensions"]["finish_reason"] == "stop"
     assert c3["extensions"]["api"] == "embeddings"
 
 
@@ -279,7 +285,8 @@ def test_azure_async_with_usage_injection(srv: FakeOpenAI, h: Any, word: str) ->
 
     chunks = asyncio.run(run())
     assert srv.last_request.body["stream_options"] == {"include_usage": True}
-    assert all(chunk.choices for chunk in chunks)
+    assert all(chunk.usage is None for chunk in chunks)  # the injected usage chunk is hidden
+    assert chunks[0].choices == []  # Azure's content-filter chunk reaches the app
     _, done = h.one()
     assert done["extensions"]["provider"] == "azure"
     assert done["metrics"]["tokens"]["total"] > 0

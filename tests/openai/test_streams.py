@@ -336,3 +336,39 @@ def test_stream_n_and_tool_calls(srv: FakeOpenAI, client: Any, h: Any, word: str
     assert [c["index"] for c in done["content"]["choices"]] == [0, 1]
     assert all(c["finish_reason"] == "tool_calls" for c in done["content"]["choices"])
     assert all(len(c["tool_calls"]) == 1 for c in done["content"]["choices"])
+
+
+def test_stream_n_text_keeps_each_choices_text(
+    srv: FakeOpenAI, client: Any, h: Any, word: str
+) -> None:
+    # Text chunks of choice 0 are kept as their text only; choice 1's chunks whole.
+    def run() -> list[Any]:
+        return list(
+            client.chat.completions.create(model="m", messages=user(word), n=2, stream=True)
+        )
+
+    plain = run()
+    h.instrument()
+    chunks = run()
+    h.same(plain, chunks)
+    _, done = h.one()
+    assert done["content"]["text"] == reply(word)
+    assert [(c["index"], c["text"], c["finish_reason"]) for c in done["content"]["choices"]] == [
+        (0, reply(word), "stop"),
+        (1, reply(word), "stop"),
+    ]
+    assert done["extensions"]["response_id"] == chunks[0].id
+
+
+def test_a_refusal_is_recorded_streamed_or_not(client: Any, hi: Any, word: str) -> None:
+    said = f"Echo: refuse {word}"
+    messages: Any = [{"role": "user", "content": f"refuse {word}"}]
+    whole = client.chat.completions.create(model="m", messages=messages)
+    assert (whole.choices[0].message.content, whole.choices[0].message.refusal) == (None, said)
+    chunks = list(client.chat.completions.create(model="m", messages=messages, stream=True))
+    assert "".join(c.choices[0].delta.refusal or "" for c in chunks) == said
+    (_, done), (_, streamed) = hi.calls()
+    for event in (done, streamed):
+        assert event["content"]["refusal"] == said
+        assert event["content"].get("text") is None
+        assert event["extensions"]["finish_reason"] == "stop"

@@ -28,10 +28,13 @@ class StreamRecord:
         "call",
         "chunks",
         "done",
+        "gen",
         "hide_usage",
-        "in_next",
+        "ident",
         "lock",
+        "model",
         "ref",
+        "response_id",
         "t_first",
     )
 
@@ -41,19 +44,39 @@ class StreamRecord:
         self.t_first = 0.0
         self.done = False
         self.hide_usage = hide_usage
-        # True while the SDK produces the next chunk: its own ``finally`` closes the HTTP
-        # response when the body ends, and that close is not the app leaving early.
-        self.in_next = False
+        self.ident = False  # a chat chunk gave the model and the response id
+        self.model: Any = None
+        self.response_id: Any = None
+        # The wrapping generator (weakly: it refers to this record). It is running while
+        # the SDK produces the next chunk, and the SDK's own ``finally`` closes the HTTP
+        # response when the body ends: that close is not the app leaving early.
+        self.gen: weakref.ref[Any] | None = None
         self.lock = threading.Lock()
         self.ref: weakref.ref[Any] | None = None  # to the stream, while it is open
 
     def take(self, chunk: Any) -> bool:
-        """Keep ``chunk``; False when the app must not see it (the usage chunk HILT asked
-        for). Never raises: a chunk HILT cannot read is passed on untouched."""
+        """Keep what the event needs of ``chunk``; False when the app must not see it (the
+        usage chunk HILT asked for). Never raises: a chunk HILT cannot read is passed on
+        untouched."""
         try:
-            if not self.chunks:
+            chunks = self.chunks
+            if not chunks:
                 self.t_first = perf_counter()
-            self.chunks.append(chunk)
+            api = self.call.api
+            if api == "chat.completions":
+                if not self.ident and chunk.model and chunk.id:
+                    self.model, self.response_id = chunk.model, chunk.id
+                    self.ident = True
+                text = _text_only(chunk) if self.ident else None
+                chunks.append(chunk if text is None else text)
+            elif api == "responses":
+                kind = getattr(chunk, "type", None)
+                if kind == "response.output_text.delta":
+                    chunks.append(getattr(chunk, "delta", "") or "")
+                elif getattr(chunk, "response", None) is not None:
+                    chunks.append(chunk)
+            else:
+                chunks.append(chunk)
         except Exception:
             log.exception("HILT could not read a stream chunk; the application is unaffected")
         if self.hide_usage:
@@ -68,8 +91,12 @@ class StreamRecord:
         return True
 
     def closed_by_app(self) -> None:
-        if not self.in_next:
-            self.finish("closed")
+        gen = self.gen() if self.gen is not None else None
+        if gen is not None:
+            running = gen.gi_running if hasattr(gen, "gi_running") else gen.ag_running
+            if running:
+                return  # the SDK closing the response at the end of the body
+        self.finish("closed")
 
     def finish(self, how: str, exc: BaseException | None = None) -> None:
         with self.lock:
@@ -97,7 +124,10 @@ class StreamRecord:
         api = call.api
 
         def parts() -> dict[str, Any]:  # on the writer thread
-            found = _responses_parts(chunks) if api == "responses" else _chat_parts(chunks, api)
+            if api == "responses":
+                found = _responses_parts(chunks)
+            else:
+                found = _chat_parts(chunks, api, self.model, self.response_id)
             if how != "complete" or found["finish_reason"] is None:
                 info["partial"] = True
             return {
@@ -112,12 +142,40 @@ class StreamRecord:
         call.completion(None, parts=parts)
 
 
-def _chat_parts(chunks: list[Any], api: str) -> dict[str, Any]:
+def _text_only(chunk: Any) -> str | None:
+    """The text of a chat chunk that carries nothing else the event needs: one choice,
+    index 0, a text delta, no tool calls, refusal, finish reason or usage. Such chunks are
+    kept as their text only: a long stream's chunk objects are not held until the
+    event is built (memory, and work for the garbage collector)."""
+    try:
+        (choice,) = chunk.choices
+        delta = choice.delta
+        text = delta.content
+        if (
+            type(text) is str
+            and chunk.usage is None
+            and choice.finish_reason is None
+            and not choice.index
+            and not delta.tool_calls
+            and not delta.refusal
+        ):
+            return text
+    except Exception:
+        pass
+    return None
+
+
+def _chat_parts(chunks: list[Any], api: str, model: Any = None, rid: Any = None) -> dict[str, Any]:
     texts: dict[int, list[str]] = {}
+    refusals: dict[int, list[str]] = {}
     finish: dict[int, Any] = {}
     calls: dict[tuple[int, int], dict[str, Any]] = {}
-    usage = model = rid = None
+    usage = None
     for chunk in chunks:
+        if type(chunk) is str:  # the text of a text-only chunk of choice 0
+            if chunk:
+                texts.setdefault(0, []).append(chunk)
+            continue
         if chunk.usage is not None:
             usage = chunk.usage
         model = model or chunk.model
@@ -130,6 +188,9 @@ def _chat_parts(chunks: list[Any], api: str) -> dict[str, Any]:
                 delta = choice.delta
                 piece = delta.content if delta is not None else None
                 tool_calls = delta.tool_calls if delta is not None else None
+                refused = getattr(delta, "refusal", None)
+                if refused:
+                    refusals.setdefault(i, []).append(refused)
                 if tool_calls:
                     for tc in tool_calls:
                         slot = calls.setdefault((i, tc.index), {"id": None, "name": None, "a": []})
@@ -145,7 +206,7 @@ def _chat_parts(chunks: list[Any], api: str) -> dict[str, Any]:
                 texts.setdefault(i, []).append(piece)
             if choice.finish_reason is not None:
                 finish[i] = choice.finish_reason
-    indexes = sorted(set(texts) | set(finish) | {i for i, _ in calls}) or [0]
+    indexes = sorted(set(texts) | set(finish) | set(refusals) | {i for i, _ in calls}) or [0]
 
     def calls_of(i: int) -> list[dict[str, Any]]:
         return [
@@ -156,6 +217,8 @@ def _chat_parts(chunks: list[Any], api: str) -> dict[str, Any]:
 
     first = indexes[0]
     content: dict[str, Any] = {"text": "".join(texts[first]) if first in texts else None}
+    if first in refusals:
+        content["refusal"] = "".join(refusals[first])
     if calls_of(first):
         content["tool_calls"] = calls_of(first)
     if len(indexes) > 1:
@@ -182,6 +245,9 @@ def _responses_parts(events: list[Any]) -> dict[str, Any]:
     model = rid = None
     deltas: list[str] = []
     for ev in events:
+        if type(ev) is str:  # an output_text delta
+            deltas.append(ev)
+            continue
         kind = getattr(ev, "type", None)
         resp = getattr(ev, "response", None)
         if resp is not None:
@@ -204,26 +270,24 @@ def _responses_parts(events: list[Any]) -> dict[str, Any]:
 
 
 def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
-    chunks = rec.chunks
-    hide_usage = rec.hide_usage
     try:
-        while True:
-            rec.in_next = True
-            try:
-                chunk = next(inner)
-            except StopIteration:
-                break
-            finally:
-                rec.in_next = False
-            if hide_usage:
+        if rec.hide_usage or rec.call.api != "chat.completions":
+            for chunk in inner:
                 if rec.take(chunk):
                     yield chunk
-                continue
-            # The common case, inlined: keep a reference, nothing else per chunk.
-            if not chunks:
-                rec.t_first = perf_counter()
-            chunks.append(chunk)
-            yield chunk
+        else:
+            # The common case: after the chunks that name the model and response, keep
+            # each chunk's text, or (rarely) the chunk.
+            append = rec.chunks.append
+            for chunk in inner:
+                rec.take(chunk)
+                yield chunk
+                if rec.ident:
+                    break
+            for chunk in inner:
+                text = _text_only(chunk)
+                append(chunk if text is None else text)
+                yield chunk
     except GeneratorExit:
         rec.finish("closed")
         raise
@@ -234,25 +298,22 @@ def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
 
 
 async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterator[Any]:
-    chunks = rec.chunks
-    hide_usage = rec.hide_usage
     try:
-        while True:
-            rec.in_next = True
-            try:
-                chunk = await inner.__anext__()
-            except StopAsyncIteration:
-                break
-            finally:
-                rec.in_next = False
-            if hide_usage:
+        if rec.hide_usage or rec.call.api != "chat.completions":
+            async for chunk in inner:
                 if rec.take(chunk):
                     yield chunk
-                continue
-            if not chunks:
-                rec.t_first = perf_counter()
-            chunks.append(chunk)
-            yield chunk
+        else:
+            append = rec.chunks.append
+            async for chunk in inner:
+                rec.take(chunk)
+                yield chunk
+                if rec.ident:
+                    break
+            async for chunk in inner:
+                text = _text_only(chunk)
+                append(chunk if text is None else text)
+                yield chunk
     except GeneratorExit:
         rec.finish("closed")
         raise
@@ -303,10 +364,9 @@ def wrap_stream(stream: Any, call: Call, hide_usage: bool, is_async: bool) -> An
         return stream
     rec = StreamRecord(call, hide_usage)
     inner = stream._iterator
-    if is_async:
-        stream._iterator = _aiterate(inner, rec)
-    else:
-        stream._iterator = _iterate(inner, rec)
+    gen = _aiterate(inner, rec) if is_async else _iterate(inner, rec)
+    rec.gen = weakref.ref(gen)
+    stream._iterator = gen
     _hook_close(stream.response, rec, is_async)
     stream._hilt_record = rec
     # Recorded even if the app drops the stream unread: a weak reference whose callback

@@ -8,6 +8,8 @@ superset of fields used by newer SDKs (``sequence_number``, ``logprobs``,
 ``input_tokens_details``); older SDK types keep them as extras.
 
 Replies are deterministic: ``"Echo: " + <last user text>``; token counts are word counts.
+A chat request whose last user text starts with ``refuse`` gets that reply as a refusal
+(``message.refusal``, or ``delta.refusal`` pieces in a stream) and no content.
 
     with FakeOpenAI() as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="test")
@@ -83,6 +85,24 @@ class _Fault:
     body: JSON | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+_SAFE = {"filtered": False, "severity": "safe"}
+_AZURE_FILTER_CHUNK: JSON = {
+    "choices": [],
+    "created": 0,
+    "id": "",
+    "model": "",
+    "object": "",
+    "prompt_filter_results": [
+        {
+            "prompt_index": 0,
+            "content_filter_results": dict.fromkeys(
+                ("hate", "self_harm", "sexual", "violence"), _SAFE
+            ),
+        }
+    ],
+}
 
 
 def _wire(model: type[BaseModel], data: JSON) -> JSON:
@@ -276,6 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, {"error": {"message": "Body must be a JSON object."}})
             return
         model = deployment or str(body.get("model") or "")
+        self.azure_deployment = deployment is not None
         handler(body, self.server.fake.model_map.get(model, model))
 
     def _head(self, status: int, content_type: str, headers: dict[str, str]) -> None:
@@ -360,6 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
         user = _last_user_text(messages)
         text = _json_reply(body.get("response_format"), "Echo: " + user) or "Echo: " + user
         tool = _pick_tool(body, user)
+        refuse = user.startswith("refuse") and not tool
         n = int(body.get("n") or 1)
         prompt = sum(_words(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
         usage = self._usage(prompt, n * _words(" ".join(tool) if tool else text))
@@ -368,8 +390,8 @@ class _Handler(BaseHTTPRequestHandler):
         base = {"id": _new_id("chatcmpl-"), "created": int(time.time()), "model": model,
                 "system_fingerprint": _FINGERPRINT, "service_tier": "default"}  # fmt: skip
         if not body.get("stream"):
-            message: JSON = {"role": "assistant", "content": None if tool else text,
-                             "refusal": None, "annotations": []}  # fmt: skip
+            message: JSON = {"role": "assistant", "content": None if tool or refuse else text,
+                             "refusal": text if refuse else None, "annotations": []}  # fmt: skip
             if tool:
                 fn = {"name": tool[0], "arguments": tool[1]}
                 message["tool_calls"] = [{"id": call_id, "type": "function", "function": fn}]
@@ -392,8 +414,12 @@ class _Handler(BaseHTTPRequestHandler):
 
         pieces = _split(tool[1] if tool else text, self.server.fake.stream_chunks)
         events = []
+        if getattr(self, "azure_deployment", False):
+            # Azure's first chunk: the prompt's content-filter results, no model, no id.
+            events.append(f"data: {json.dumps(_AZURE_FILTER_CHUNK)}\n\n")
         for i in range(n):
-            first: JSON = {"role": "assistant", "content": None if tool else "", "refusal": None}
+            first: JSON = {"role": "assistant", "content": None if tool or refuse else "",
+                           "refusal": "" if refuse else None}  # fmt: skip
             if tool:
                 fn = {"name": tool[0], "arguments": ""}
                 first["tool_calls"] = [
@@ -403,9 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
         for piece in pieces:
             for i in range(n):
                 calls = [{"index": 0, "function": {"arguments": piece}}]
-                events.append(
-                    chunk([choice(i, {"tool_calls": calls} if tool else {"content": piece})])
-                )
+                delta = {"tool_calls": calls} if tool else {"content": piece}
+                events.append(chunk([choice(i, {"refusal": piece} if refuse else delta)]))
         events += [chunk([choice(i, {}, finish)]) for i in range(n)]
         if include_usage:
             events.append(chunk([], usage=usage))
