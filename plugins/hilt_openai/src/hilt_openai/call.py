@@ -1,10 +1,15 @@
 """One intercepted SDK call: its prompt event at the start, its completion or error at the end.
 
-On the application's thread a call only takes the time and keeps references (the request
-body, which the SDK built for this request, and the SDK's response); its events are built
-on the session's writer thread (``Session.defer``), in order, with the other events of the
-batch. Values that belong to the calling context (``hilt.conversation``, the session) are
-read on the application's thread.
+On the application's thread a call takes the time, fixes the event ids, keeps a reference
+to the request body (which the SDK built for this request) and reads the response's few
+fields (content, finish reason, tokens, model, id), letting the SDK's objects go; its
+events are built on the session's writer thread (``Session.defer``), in order, with the
+other events of the batch. Values that belong to the calling context
+(``hilt.conversation``, the session) are read on the application's thread.
+
+Objects held from the app's thread until the writer has run are what the app's garbage
+collector sees: a few per call are kept, not the SDK's response (about twenty objects) or
+a stream's chunks (about ten per chunk). docs/performance.md has the measurements.
 """
 
 from __future__ import annotations
@@ -54,6 +59,47 @@ def remember(key: Any, event_id: str, conversation: str) -> None:
         # Other threads may evict at the same moment; losing that race is harmless.
         with contextlib.suppress(KeyError, StopIteration, RuntimeError):
             del _links[next(iter(_links))]
+
+
+def read_response(api: str, response: Any) -> dict[str, Any]:
+    """The keyword arguments of ``Call._completion`` from a response (an SDK object or a
+    dict): its content, finish reason, token counts, model and id."""
+    stream: dict[str, Any] | None = None
+    if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
+        model = getattr(response, "model", None)
+        response_id = getattr(response, "id", None)
+        usage = getattr(response, "usage", None)
+    else:
+        model = extract.get(response, "model")
+        response_id = extract.get(response, "id")
+        usage = extract.get(response, "usage")
+    if api == "chat.completions":
+        parts = extract.chat_choices(extract.get(response, "choices") or ())
+        content, finish_reason = parts["content"], parts["finish_reason"]
+    elif api == "responses":
+        parts = extract.responses_output(response)
+        content, finish_reason = parts["content"], parts["finish_reason"]
+    elif api == "completions":
+        choices = extract.get(response, "choices") or ()
+        first = choices[0] if choices else None
+        content = {"text": extract.get(first, "text") if first is not None else None}
+        finish_reason = extract.get(first, "finish_reason") if first is not None else None
+    else:  # embeddings
+        data = extract.get(response, "data") or ()
+        content = None
+        finish_reason = None
+        vec = extract.get(data[0], "embedding") if data else None
+        stream = {"embeddings": len(data)}
+        if isinstance(vec, list):
+            stream["dimensions"] = len(vec)
+    return {
+        "content": content,
+        "finish_reason": finish_reason,
+        "tokens": extract.chat_usage(usage),
+        "model": model,
+        "response_id": response_id,
+        "stream": stream,
+    }
 
 
 class Call:
@@ -221,17 +267,27 @@ class Call:
     ) -> None:
         """Record the end of a call: ``response`` (an SDK object or a dict), or for a stream
         ``parts()``, which returns the keyword arguments of :meth:`_completion` and is
-        called on the writer thread."""
+        called on the writer thread.
+
+        The response's few fields are read here, and the SDK's objects let go: held
+        until the writer built the event, they were promoted by the app's garbage
+        collector and made it run full collections (see docs/performance.md)."""
+        fields: dict[str, Any] | None = {"content": content, "stream": stream}
+        if response is not None:
+            try:
+                fields = read_response(self.api, response)
+                response = None
+            except Exception:  # read again on the writer, where a failure is logged
+                fields = None
         # Kept on the call (not in a closure): fewer objects live until the writer builds
-        # the event, and fewer for the garbage collector to walk in the meantime.
+        # the event.
         end = (
             (perf_counter() - self.t0) * 1000.0,
             time(),
             new_event_key(),
             response,
             parts,
-            content,
-            stream,
+            fields,
         )
         if self.end is None:
             self.end = end
@@ -243,21 +299,23 @@ class Call:
         if end is None:
             end, self.end = self.end, None
             assert end is not None
-        latency, wall, key, response, parts, content, stream = end
+        latency, wall, key, response, parts, fields = end
         if parts is not None:
-            return self._completion(latency, wall, key, None, **parts())
-        return self._completion(latency, wall, key, response, content=content, stream=stream)
+            fields = parts()
+        elif fields is None:
+            fields = read_response(self.api, response)
+        return self._completion(latency, wall, key, **fields)
 
     def _completion(
         self,
         latency: float,
         wall: float,
         event_key: int,
-        response: Any,
         *,
         content: dict[str, Any] | None = None,
         finish_reason: Any = None,
         usage: Any = None,
+        tokens: dict[str, int] | None = None,
         model: Any = None,
         response_id: Any = None,
         stream: dict[str, Any] | None = None,
@@ -265,33 +323,8 @@ class Call:
         """The completion event (on the writer thread)."""
         self._ensure_conversation()
         api = self.api
-        if response is not None:
-            if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
-                model = getattr(response, "model", None)
-                response_id = getattr(response, "id", None)
-                usage = getattr(response, "usage", None)
-            else:
-                model = extract.get(response, "model")
-                response_id = extract.get(response, "id")
-                usage = extract.get(response, "usage")
-            if api == "chat.completions":
-                parts = extract.chat_choices(extract.get(response, "choices") or ())
-                content, finish_reason = parts["content"], parts["finish_reason"]
-            elif api == "responses":
-                parts = extract.responses_output(response)
-                content, finish_reason = parts["content"], parts["finish_reason"]
-            elif api == "completions":
-                choices = extract.get(response, "choices") or ()
-                first = choices[0] if choices else None
-                content = {"text": extract.get(first, "text") if first is not None else None}
-                finish_reason = extract.get(first, "finish_reason") if first is not None else None
-            else:  # embeddings
-                data = extract.get(response, "data") or ()
-                content = None
-                vec = extract.get(data[0], "embedding") if data else None
-                stream = {"embeddings": len(data)}
-                if isinstance(vec, list):
-                    stream["dimensions"] = len(vec)
+        if tokens is None:
+            tokens = extract.chat_usage(usage)
         ext = self._extensions(200)
         if model:
             ext["model"] = model
@@ -301,7 +334,7 @@ class Call:
         if finish_reason is not None:
             ext["finish_reason"] = finish_reason
         ext["latency_ms"] = int(latency)
-        metrics = Metrics.trusted(extract.chat_usage(usage), round(latency, 3), {})
+        metrics = Metrics.trusted(tokens, round(latency, 3), {})
         if stream:
             for key, value in stream.items():
                 if key == "ttft_ms":
