@@ -142,9 +142,11 @@ class Session:
     def defer(self, build: Callable[[], Event | None]) -> None:
         """Queue an event that ``build()`` makes later, on the writer thread, in its place
         in the queue (``None`` for no event). For provider plugins: the application's
-        thread only keeps references, and the event is built with other events in a
-        batch. ``build`` must not depend on the calling context (read ``contextvars``
-        before deferring); the context's metadata (``hilt.scope``) is stamped for it.
+        thread keeps what the event needs (as few objects as it can: objects held until
+        the writer runs make the application's garbage collector work), and the event is
+        built with other events in a batch. ``build`` must not depend on the calling
+        context (read ``contextvars`` before deferring); the context's metadata
+        (``hilt.scope``) is stamped for it.
         An exception in ``build`` is logged and counted in ``stats["build_errors"]``."""
         if self._closed:
             raise SessionError("This HILT session is closed; open() it again or make a new one")

@@ -7,9 +7,10 @@ events are built on the session's writer thread (``Session.defer``), in order, w
 other events of the batch. Values that belong to the calling context
 (``hilt.conversation``, the session) are read on the application's thread.
 
-Objects held from the app's thread until the writer has run are what the app's garbage
-collector sees: a few per call are kept, not the SDK's response (about twenty objects) or
-a stream's chunks (about ten per chunk). docs/performance.md has the measurements.
+Objects held from the app's thread until the writer has run make the app's garbage
+collector run: a call holds a few, not the SDK's response (about twenty objects), and a
+chat stream holds the text of its text chunks, not the chunk objects (about ten each;
+see streams.py for the chunks that are kept). docs/performance.md has the measurements.
 """
 
 from __future__ import annotations
@@ -272,23 +273,24 @@ class Call:
         The response's few fields are read here, and the SDK's objects let go: held
         until the writer built the event, they were promoted by the app's garbage
         collector and made it run full collections (see docs/performance.md)."""
+        latency = (perf_counter() - self.t0) * 1000.0
+        wall = time()
+        key = new_event_key()
+        if self.session.closed:
+            self._defer(self._build_completion, "completion")  # says why it is not recorded
+            return
         fields: dict[str, Any] | None = {"content": content, "stream": stream}
         if response is not None:
             try:
                 fields = read_response(self.api, response)
                 response = None
+                if stream:
+                    fields["stream"] = {**(fields["stream"] or {}), **stream}
             except Exception:  # read again on the writer, where a failure is logged
                 fields = None
         # Kept on the call (not in a closure): fewer objects live until the writer builds
         # the event.
-        end = (
-            (perf_counter() - self.t0) * 1000.0,
-            time(),
-            new_event_key(),
-            response,
-            parts,
-            fields,
-        )
+        end = (latency, wall, key, response, parts, fields, stream)
         if self.end is None:
             self.end = end
             self._defer(self._build_completion, "completion")
@@ -299,11 +301,13 @@ class Call:
         if end is None:
             end, self.end = self.end, None
             assert end is not None
-        latency, wall, key, response, parts, fields = end
+        latency, wall, key, response, parts, fields, stream = end
         if parts is not None:
             fields = parts()
         elif fields is None:
             fields = read_response(self.api, response)
+            if stream:
+                fields["stream"] = {**(fields["stream"] or {}), **stream}
         return self._completion(latency, wall, key, **fields)
 
     def _completion(

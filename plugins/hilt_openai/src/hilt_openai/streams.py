@@ -60,9 +60,10 @@ class StreamRecord:
         untouched."""
         try:
             chunks = self.chunks
-            if not chunks:
-                self.t_first = perf_counter()
             api = self.call.api
+            if not self.t_first and (api != "chat.completions" or chunk.choices):
+                # the first token (Azure's first chunk, the prompt's filter results, is not)
+                self.t_first = perf_counter()
             if api == "chat.completions":
                 if not self.ident and chunk.model and chunk.id:
                     self.model, self.response_id = chunk.model, chunk.id
@@ -122,12 +123,13 @@ class StreamRecord:
             info["error_type"] = type(exc).__name__
         chunks = self.chunks
         api = call.api
+        model, rid = self.model, self.response_id  # not self: no cycle through the call
 
         def parts() -> dict[str, Any]:  # on the writer thread
             if api == "responses":
                 found = _responses_parts(chunks)
             else:
-                found = _chat_parts(chunks, api, self.model, self.response_id)
+                found = _chat_parts(chunks, api, model, rid)
             if how != "complete" or found["finish_reason"] is None:
                 info["partial"] = True
             return {
@@ -276,8 +278,9 @@ def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
                 if rec.take(chunk):
                     yield chunk
         else:
-            # The common case: after the chunks that name the model and response, keep
-            # each chunk's text, or (rarely) the chunk.
+            # After the chunks that name the model and response, keep each chunk's text,
+            # or (rarely) the chunk. (With the usage chunk to hide, the default on
+            # api.openai.com, every chunk goes through take().)
             append = rec.chunks.append
             for chunk in inner:
                 rec.take(chunk)
