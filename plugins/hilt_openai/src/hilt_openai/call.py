@@ -67,9 +67,10 @@ def remember(key: Any, event_id: str, conversation: str) -> None:
             _links.popitem(last=False)
 
 
-def read_response(api: str, response: Any) -> dict[str, Any]:
+def read_response(api: str, response: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The keyword arguments of ``Call._completion`` from a response (an SDK object or a
-    dict): its content, finish reason, token counts, model and id."""
+    dict): its content, finish reason, token counts, model and id; ``extra`` adds to the
+    extensions it gives."""
     stream: dict[str, Any] | None = None
     if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
         model = getattr(response, "model", None)
@@ -98,6 +99,8 @@ def read_response(api: str, response: Any) -> dict[str, Any]:
         stream = {"embeddings": len(data)}
         if isinstance(vec, list):
             stream["dimensions"] = len(vec)
+    if extra:
+        stream = {**stream, **extra} if stream else extra
     return {
         "content": content,
         "finish_reason": finish_reason,
@@ -238,16 +241,16 @@ class Call:
         if not self.conversation:
             self._prompt()
 
-    def _defer(self, build: Callable[[], Event | None], what: str) -> None:
-        if self.session.closed:
-            # The app closed (or re-instrumented) HILT while this call was in flight; the
-            # prompt went to that session, so the answer must not go to another one.
-            log.warning(
-                "HILT: an OpenAI call ended after its session was closed; its %s is not recorded",
-                what,
-            )
-            return
-        self.session.defer(build)
+    def _closed(self, what: str) -> bool:
+        if not self.session.closed:
+            return False
+        # The app closed (or re-instrumented) HILT while this call was in flight; the
+        # prompt went to that session, so the answer must not go to another one.
+        log.warning(
+            "HILT: an OpenAI call ended after its session was closed; its %s is not recorded",
+            what,
+        )
+        return True
 
     # -- end -----------------------------------------------------------------------------
     def _extensions(self, status: int) -> dict[str, Any]:
@@ -281,39 +284,33 @@ class Call:
         latency = (perf_counter() - self.t0) * 1000.0
         wall = time()
         key = new_event_key()
-        if self.session.closed:
-            self._defer(self._build_completion, "completion")  # says why it is not recorded
+        if self._closed("completion"):
             return
-        fields: dict[str, Any] | None = {"content": content, "stream": stream}
-        if response is not None:
-            try:
-                fields = read_response(self.api, response)
-                response = None
-                if stream:
-                    fields["stream"] = {**(fields["stream"] or {}), **stream}
-            except Exception:  # read again on the writer, where a failure is logged
-                fields = None
+        fields: dict[str, Any] | None = None
+        if parts is None:
+            if response is None:
+                fields = {"content": content, "stream": stream}
+            else:
+                try:
+                    fields = read_response(self.api, response, stream)
+                except Exception:  # read again on the writer, where a failure is logged
+                    api = self.api
+                    parts = lambda: read_response(api, response, stream)  # noqa: E731
         # Kept on the call (not in a closure): fewer objects live until the writer builds
         # the event.
-        end = (latency, wall, key, response, parts, fields, stream)
+        end = (latency, wall, key, parts, fields)
         if self.end is None:
             self.end = end
-            self._defer(self._build_completion, "completion")
+            self.session.defer(self._build_completion)
         else:  # a second end before the first was built: not expected, but kept apart
-            self._defer(lambda: self._build_completion(end), "completion")
+            self.session.defer(lambda: self._build_completion(end))
 
     def _build_completion(self, end: tuple[Any, ...] | None = None) -> Event:
         if end is None:
             end, self.end = self.end, None
             assert end is not None
-        latency, wall, key, response, parts, fields, stream = end
-        if parts is not None:
-            fields = parts()
-        elif fields is None:
-            fields = read_response(self.api, response)
-            if stream:
-                fields["stream"] = {**(fields["stream"] or {}), **stream}
-        return self._completion(latency, wall, key, **fields)
+        latency, wall, key, parts, fields = end
+        return self._completion(latency, wall, key, **(parts() if parts is not None else fields))
 
     def _completion(
         self,
@@ -401,4 +398,5 @@ class Call:
                 format_event_id(key),
             )
 
-        self._defer(build, "error")
+        if not self._closed("error"):
+            self.session.defer(build)

@@ -117,26 +117,15 @@ def conversation_of(messages: Sequence[Any]) -> str:
     system = ""
     user = ""
     for msg in messages:
-        if type(msg) is dict:  # what the SDK sends: plain dicts, read without get()
-            role = msg.get("role")
-            content = msg.get("content")
-        else:
-            role = get(msg, "role")
-            content = get(msg, "content")
-        if not system and role in _SYSTEM_ROLES:
-            system = (content if type(content) is str else message_text(content)[0]) or ""
+        role = get(msg, "role")
+        if not system and role in ("system", "developer"):
+            system = message_text(get(msg, "content"))[0] or ""
         elif not user and role == "user":
-            if type(content) is str:
-                user = content
-            else:
-                text, parts = message_text(content)
-                user = text if text is not None else repr(parts)
+            text, parts = message_text(get(msg, "content"))
+            user = text if text is not None else repr(parts)
         if user and system:
             break
-    return "conv_" + sha256(f"{system}\x1f{user}".encode("utf-8", "surrogatepass")).hexdigest()[:12]
-
-
-_SYSTEM_ROLES = ("system", "developer")
+    return "conv_" + short_hash(system, user)
 
 
 def _from_model(item: Any) -> bool:
@@ -151,17 +140,8 @@ def _from_model(item: Any) -> bool:
 def new_turn(messages: Sequence[Any]) -> tuple[Sequence[Any], Any | None]:
     """The messages after the last assistant message, and that assistant message."""
     for i in range(len(messages) - 1, -1, -1):
-        msg = messages[i]
-        if type(msg) is dict:
-            if msg.get("role") == "assistant":
-                return messages[i + 1 :], msg
-            kind = msg.get("type")
-            if kind is None or not isinstance(kind, str):
-                continue
-            if kind.endswith("_call") or kind == "reasoning":
-                return messages[i + 1 :], msg
-        elif _from_model(msg):
-            return list(messages[i + 1 :]), msg
+        if _from_model(messages[i]):
+            return messages[i + 1 :], messages[i]
     return messages, None
 
 
