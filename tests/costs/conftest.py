@@ -43,7 +43,7 @@ def enrich(registry: Registry) -> Callable[[Event], Event]:
     call = registry.caller(plugin, "event_enrich")
 
     def run(event: Event) -> Event:
-        call(event=event)
+        call(event=event, options={})
         return event
 
     return run

@@ -99,7 +99,7 @@ for model, provider, endpoint in json.loads(sys.argv[1]):
     ev = Event(session_id="conv_0123456789ab", actor={"type": "agent", "id": "x"},
                action="completion", metrics={"tokens": {"prompt": 300, "completion": 40}},
                extensions=ext)
-    call(event=ev)
+    call(event=ev, options={})
     costs.append(ev.metrics.cost_usd)
 print(json.dumps({
     "plugin": plugin is not None,

@@ -32,18 +32,22 @@ def provider_patch(
 
 
 @hookspec
-def event_enrich(event: Event) -> None:
+def event_enrich(event: Event, options: Mapping[str, Any]) -> None:
     """Derive fields of ``event`` (cost, environment, ...), changing it in place.
 
     Fires for every event, on the writer thread, before ``redact``, for every registered
     plugin that implements it (order: ``tryfirst``/``trylast``, then last registered
     first). The context of the call that made the event is already stamped onto it
-    (``extensions``: ``user_id``, ``tenant_id``, ``tags``, ``metadata``). Returns nothing.
+    (``extensions``: ``user_id``, ``tenant_id``, ``tags``, ``metadata``). ``options`` are
+    the options of the session the event belongs to (``prices_file=``, ...): read them
+    here, never a global session (the writer thread has no calling context). It is the
+    same mapping for the life of a session. An implementation may leave ``options`` out
+    of its signature. Returns nothing.
     """
 
 
 @hookspec
-def redact(event: Event, mode: str) -> bool | None:
+def redact(event: Event, mode: str, options: Mapping[str, Any]) -> bool | None:
     """Scrub or drop content of ``event`` before anything stores it.
 
     Fires for every event, on the writer thread, after ``event_enrich`` and before
@@ -55,7 +59,8 @@ def redact(event: Event, mode: str) -> bool | None:
     is counted, not written). Order: the ``redactors=[...]`` list, then the other
     always-on ones (``tryfirst`` first, ``trylast`` last, else registration order). If one
     raises, the event's content is removed and the event is kept with a marker:
-    redaction fails closed.
+    redaction fails closed. ``options`` are the session's options, as for
+    ``event_enrich`` (an implementation may leave it out of its signature).
     """
 
 

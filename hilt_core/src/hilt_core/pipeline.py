@@ -21,14 +21,14 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hilt_core import redactors as _redactors
 from hilt_core.capture import Capture, strip_content
 from hilt_core.errors import HILTError
 from hilt_core.model import Actor, Content, Event
-from hilt_core.registry import Registry
+from hilt_core.registry import Registry, bind_impl
 
 log = logging.getLogger("hilt")
 trace_log = logging.getLogger("hilt.trace")
@@ -65,9 +65,14 @@ class Pipeline:
         flush_interval: float = 0.2,
         batch_size: int = 256,
         queue_block_timeout: float = 0.5,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self._registry = registry
         self._plugin = plugin
+        self.options: Mapping[str, Any] = options if options is not None else {}
+        # The backend's hooks, resolved once for the life of the session.
+        self._write_hook = registry.bound(plugin, "backend_write")
+        self._close_hook = registry.bound(plugin, "backend_close")
         self.handle = handle
         self.backend_name = backend_name
         self.policy = capture if isinstance(capture, Capture) else Capture(mode=capture)
@@ -337,7 +342,11 @@ class Pipeline:
 
     def _process(self, batch: list[Event]) -> list[Event]:
         hook = self._registry.pm.hook
-        enrichers = [i.function for i in reversed(hook.event_enrich.get_hookimpls())]
+        # Looked up per batch: an enricher or redactor registered after the session opened
+        # takes part from its next batch on.
+        enrichers = [
+            bind_impl(i, "event_enrich") for i in reversed(hook.event_enrich.get_hookimpls())
+        ]
         redactors = _redactors.ordered(self._registry, self.policy.redactors)
         finish = self._finish
         if not enrichers and not redactors and finish is None:
@@ -352,18 +361,19 @@ class Pipeline:
                 len(batch),
             )
         mode = self.capture
+        options = self.options
         out: list[Event] = []
         for event in batch:
             for enrich in enrichers:
                 try:
-                    enrich(event=event)
+                    enrich(event=event, options=options)
                 except Exception:
                     self.stats["enrich_errors"] += 1
                     log.exception("HILT event_enrich hook %r raised; event kept", enrich)
             keep = True
             for name, redact in redactors:
                 try:
-                    if redact(event=event, mode=mode) is False:
+                    if redact(event=event, mode=mode, options=options) is False:
                         keep = False
                         break
                 except Exception as exc:
@@ -416,7 +426,7 @@ class Pipeline:
             return False
         self._writing_since = now
         try:
-            self._call("backend_write", handle=self.handle, events=self._pending)
+            self._write_hook(handle=self.handle, events=self._pending)
         except Exception as exc:
             self._writes += 1
             self._writing_since = 0.0
@@ -443,7 +453,7 @@ class Pipeline:
 
     def _backend_close(self, flush_only: bool) -> bool:
         try:
-            self._call("backend_close", handle=self.handle, flush_only=flush_only)
+            self._close_hook(handle=self.handle, flush_only=flush_only)
         except HILTError as exc:
             # A backend reporting a known state (rows spilled during an outage, say): its
             # message says it all, a traceback per flush would only be noise.
@@ -453,10 +463,6 @@ class Pipeline:
             log.exception("HILT backend %r failed to flush/close", self.backend_name)
             return False
         return not self._pending
-
-    def _call(self, hook: str, **kwargs: Any) -> Any:
-        call: Callable[..., Any] = self._registry.caller(self._plugin, hook)
-        return call(**kwargs)
 
     def _after_fork_in_child(self) -> None:
         # Events queued before the fork belong to the parent, which writes them.

@@ -20,7 +20,7 @@ from typing import Any
 from hilt_core.errors import ConfigError
 from hilt_core.markers import hookimpl
 from hilt_core.model import Event
-from hilt_core.registry import KNOWN_PACKAGES, Registry, register_plugin
+from hilt_core.registry import KNOWN_PACKAGES, Registry, bind_impl, register_plugin
 from hilt_core.textfields import TextFn, map_text
 
 RedactImpl = Callable[..., Any]
@@ -78,14 +78,14 @@ def ordered(registry: Registry, chosen: Sequence[str]) -> list[tuple[str, Redact
     ``chosen``. Looked up per batch, so a redactor registered later still takes part."""
     impls = _impls(registry)
     by_name = {i.plugin_name: i for i in impls}
-    out = [(n, by_name[n].function) for n in chosen if n in by_name]
+    out = [(n, bind_impl(by_name[n], "redact")) for n in chosen if n in by_name]
     rest = [i for i in impls if i.plugin_name not in chosen and not is_opt_in(i.plugin)]
     # pluggy keeps normal and tryfirst impls in registration order and trylast ones in
     # reverse; the order we document is registration order within each group.
     first = [i for i in rest if i.tryfirst]
     last = [i for i in rest if i.trylast][::-1]
     middle = [i for i in rest if not i.tryfirst and not i.trylast]
-    out.extend((i.plugin_name, i.function) for i in first + middle + last)
+    out.extend((i.plugin_name, bind_impl(i, "redact")) for i in first + middle + last)
     return [(n, _refuse_wrapper if _is_wrapper(by_name[n]) else f) for n, f in out]
 
 
@@ -93,7 +93,7 @@ def _is_wrapper(impl: Any) -> bool:
     return bool(impl.hookwrapper or impl.wrapper)
 
 
-def _refuse_wrapper(event: Event, mode: str) -> None:
+def _refuse_wrapper(**kwargs: Any) -> None:
     # Called directly, a wrapper would return a generator and redact nothing: fail closed.
     raise TypeError("a redact hook cannot be a hookwrapper or wrapper")
 

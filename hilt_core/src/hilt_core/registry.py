@@ -184,6 +184,16 @@ class Registry:
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         return self.pm.subset_hook_caller(hook, remove_plugins=others)
 
+    def bound(self, plugin: object, hook: str) -> Callable[..., Any]:
+        """``plugin``'s own implementation of ``hook``, resolved once, as a callable taking
+        the hook's keyword arguments (those it does not declare are left out, as pluggy
+        does). For the hooks a session calls on every batch: a plugin registered later
+        is never reached through it. With ``HILT_TRACE_PLUGINS`` each call is traced."""
+        impls = [i for i in getattr(self.pm.hook, hook).get_hookimpls() if i.plugin is plugin]
+        if not impls:
+            return _no_impl
+        return bind_impl(impls[-1], hook, trace=self.tracing)
+
     # -- tracing -------------------------------------------------------------------------
     def enable_tracing(self) -> Callable[[], None]:
         """Log every hook call to the ``hilt.trace`` logger (HILT_TRACE_PLUGINS=1)."""
@@ -199,6 +209,34 @@ class Registry:
         self.tracing = True
         undo: Callable[[], None] = self.pm.add_hookcall_monitoring(before, after)
         return undo
+
+
+def _no_impl(**kwargs: Any) -> None:
+    return None
+
+
+def bind_impl(impl: Any, hook: str, *, trace: bool = False) -> Callable[..., Any]:
+    """Call one pluggy ``HookImpl`` directly with keyword arguments, passing only the
+    arguments its function declares (an implementation may take fewer than the spec)."""
+    function = impl.function
+    names = tuple(impl.argnames)
+    if not trace:
+
+        def call(**kwargs: Any) -> Any:
+            return function(*[kwargs[n] for n in names])
+
+        return call
+    plugin_name = impl.plugin_name
+
+    def traced(**kwargs: Any) -> Any:
+        trace_log.info("hook %s -> [%r]", hook, plugin_name)
+        try:
+            return function(*[kwargs[n] for n in names])
+        except Exception as exc:
+            trace_log.info("hook %s raised %s: %s", hook, type(exc).__name__, exc)
+            raise
+
+    return traced
 
 
 _default: Registry | None = None

@@ -113,6 +113,7 @@ class Session:
             handle=handle,
             backend_name=self._name,
             capture=policy,
+            options=self.options,
             **pipeline_opts,
         )
         self._closed = False

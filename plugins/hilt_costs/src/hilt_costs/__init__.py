@@ -35,10 +35,10 @@ def _get() -> Pricer:
 
 
 @hookimpl(trylast=True)
-def event_enrich(event: Event) -> None:
+def event_enrich(event: Event, options: Mapping[str, Any]) -> None:
     # trylast: enrichers registered later (say, a plugin that knows a negotiated price and
     # sets cost_usd) run first, and a cost already set is never overwritten.
-    (_pricer or _get()).enrich(event)
+    (_pricer or _get()).enrich(event, options)
 
 
 def set_price(

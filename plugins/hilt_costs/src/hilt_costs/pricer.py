@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hilt_core import ConfigError, Event, Metrics
-from hilt_core import context as _context
 from hilt_costs import source
 from hilt_costs.overrides import PriceBook, UserPrice, read_file
 from hilt_costs.rates import PER
@@ -51,7 +50,7 @@ class Pricer:
         self._stop_update: Callable[[], None] | None = None
 
     # -- the per-event path ------------------------------------------------------------
-    def enrich(self, event: Event) -> None:
+    def enrich(self, event: Event, options: Mapping[str, Any] | None = None) -> None:
         metrics = event.metrics
         if metrics is None or metrics.cost_usd is not None:
             return  # never overwrite a cost someone else set
@@ -68,9 +67,7 @@ class Pricer:
         extra = metrics.extra
         if "cost_unknown_reason" in extra:
             return
-        # The writer thread has no use_session() context: its session is instrument()'s.
-        session = _context.GLOBAL.session
-        options = session.options if session is not None else None
+        # The options of the event's own session, handed to the hook by the pipeline.
         if options is not self._options_seen:
             self._take_options(options)
         key: Key = (
