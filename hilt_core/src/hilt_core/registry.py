@@ -16,7 +16,7 @@ from typing import Any
 
 import pluggy
 
-from hilt_core import hookspecs
+from hilt_core import hookspecs, vocab
 from hilt_core.errors import UnknownPluginError
 from hilt_core.markers import PROJECT
 
@@ -121,6 +121,14 @@ class Registry:
             except pluggy.PluginValidationError:
                 self.pm.unregister(plugin)
                 raise
+            try:
+                for key, meaning in dict(
+                    getattr(plugin, "HILT_EXTENSION_KEYS", None) or {}
+                ).items():
+                    vocab.declare(str(key), str(meaning), plugin=registered)
+            except (TypeError, ValueError):
+                self.pm.unregister(plugin)
+                raise
             for alias in getattr(plugin, "HILT_ALIASES", ()) or ():
                 self._aliases.setdefault(str(alias), registered)
             return registered
@@ -178,6 +186,24 @@ class Registry:
                 f"the group 'hilt', or call hilt.register_plugin(obj, name={name!r})"
             )
         raise UnknownPluginError(msg)
+
+    def session_plugins(self, backend: object) -> list[tuple[str, object]]:
+        """The plugins whose options a session with this ``backend`` plugin may be given:
+        it, every provider, and every enricher and redactor (see hilt_core.options)."""
+        self.load()
+        chosen: dict[int, tuple[str, object]] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            if plugin is backend or self._implements(
+                plugin, (*PROVIDER_HOOKS, "event_enrich", "redact")
+            ):
+                chosen[id(plugin)] = (name, plugin)
+        return list(chosen.values())
+
+    def unloaded(self) -> list[str]:
+        """Installed plugins that are not loaded (failed, or left out by the environment)."""
+        return sorted(set(self.failed) | self.disabled)
 
     def caller(self, plugin: object, hook: str) -> Callable[..., Any]:
         """A caller of ``hook`` that reaches only ``plugin`` (never every installed one)."""

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from hilt_core import context
+from hilt_core import options as _options
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
 from hilt_core.model import HILT_VERSION, Event
@@ -79,6 +80,8 @@ class Session:
         self.columns = list(columns) if columns is not None else None
         self.capture = capture
         self._name, self._plugin = reg.resolve(backend, "backend")
+        if mode != "r":
+            _options.check(options, reg.session_plugins(self._plugin), unavailable=reg.unloaded())
         self.options: dict[str, Any] = {
             "filepath": filepath,
             "mode": mode,

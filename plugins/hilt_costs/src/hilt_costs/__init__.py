@@ -20,6 +20,11 @@ from hilt_core import Event, hookimpl
 if TYPE_CHECKING:
     from hilt_costs.pricer import ENV_AUTO_UPDATE, ENV_FILE, Estimate, Pricer
 
+HILT_OPTIONS = {
+    "prices_file": "A JSON or TOML prices file (model -> prices per million tokens).",
+    "cost_auto_update": "Let genai-prices download fresh prices (the network; off).",
+}
+
 _pricer: Pricer | None = None
 
 

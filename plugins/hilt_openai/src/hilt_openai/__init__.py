@@ -12,6 +12,12 @@ from typing import Any
 
 from hilt_core import ConfigError, Recorder, hookimpl
 
+HILT_OPTIONS = {
+    "include_usage": "Streams: ask for the usage chunk (default: only on api.openai.com; "
+    "True forces it, False never asks).",
+    "capture_request": "Write the whole request body into the prompt's content.request.",
+}
+
 SUPPORTED = ">=1.66,<4"
 
 
