@@ -28,7 +28,8 @@ from hilt_core.errors import ConfigError
 from hilt_core.model import Event
 from hilt_core.registry import Registry
 from hilt_core.salt import hash_key
-from hilt_core.textfields import TEXT_EXTENSION_KEYS, drop_text, map_text
+from hilt_core.textfields import drop_text, map_text
+from hilt_core.vocab import TEXT_EXTENSION_KEYS
 
 CAPTURE_MODES = ("full", "redacted", "hash", "metadata")
 REDACTORS_ENV = "HILT_REDACTORS"
