@@ -10,7 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from hilt_openai import call as call_module
+from hilt_core.provider import call as call_module
+from hilt_core.provider import streams as core_streams
 from hilt_openai import streams
 from hilt_openai.testing import FakeOpenAI
 
@@ -247,7 +248,7 @@ def test_internal_errors_inside_a_stream_never_reach_the_app(
 ) -> None:
     plain = list(client.chat.completions.create(model="m", messages=user(word), stream=True))
     h.instrument(include_usage=True)
-    monkeypatch.setattr(streams, "perf_counter", BrokenClock.perf_counter)  # fails per chunk
+    monkeypatch.setattr(core_streams, "perf_counter", BrokenClock.perf_counter)  # per chunk
     monkeypatch.setattr(streams, "_chat_parts", broken)  # fails when the stream ends
     chunks = list(client.chat.completions.create(model="m", messages=user(word), stream=True))
     h.same(plain, chunks)  # and the injected usage chunk is still hidden

@@ -12,11 +12,16 @@ from hilt_core import context
 from hilt_core import options as _options
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
+from hilt_core.internal import internal_error
 from hilt_core.model import HILT_VERSION, Event
 from hilt_core.pipeline import Pipeline
 from hilt_core.registry import Registry, default_registry
 
 _PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size", "queue_block_timeout")
+
+# Called with the session as close() begins, while it still takes events (the provider
+# contract writes the streams still open as partial answers here).
+before_close: list[Callable[[Session], None]] = []
 
 
 def _stamped(event: Event | None, meta: Mapping[str, Any]) -> Event | None:
@@ -79,6 +84,9 @@ class Session:
         self.encoding = encoding
         self.columns = list(columns) if columns is not None else None
         self.capture = capture
+        # Keys the conversation ids derived from text in every mode but "full" (see
+        # hilt_core.provider.conversation): an unkeyed digest would let a guess be tested.
+        self.conversation_key: bytes | None = policy.hash_key
         self._name, self._plugin = reg.resolve(backend, "backend")
         if mode != "r":
             _options.check(options, reg.session_plugins(self._plugin), unavailable=reg.unloaded())
@@ -189,6 +197,11 @@ class Session:
         written within ``timeout`` (they are reported in the ``hilt`` log)."""
         if self._closed:
             return True
+        for callback in before_close:
+            try:
+                callback(self)
+            except Exception:
+                internal_error("finish what was open before closing a session")
         self._closed = True
         return self._pipeline.close(timeout)
 

@@ -37,6 +37,7 @@ def provider_patch(
             f"HILT supports openai {SUPPORTED}; openai {openai.__version__} is installed "
             "(pip install -U openai)"
         )
-    from hilt_openai.patch import patch
+    from hilt_core.provider.stainless import patch
+    from hilt_openai.adapter import OpenAIAdapter
 
-    return patch(recorder)
+    return patch(OpenAIAdapter(recorder), recorder)
