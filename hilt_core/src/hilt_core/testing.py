@@ -275,7 +275,7 @@ class ProviderContract:
         next(iter(stream))  # one chunk read, the rest never asked for
         uninstrument()
         events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        prompt, answer = self._pair(events)
+        _prompt, answer = self._pair(events)
         assert answer["extensions"]["stream_end"] == "uninstrumented"
         assert answer["extensions"]["partial"] is True
         assert open_streams() == 0
@@ -301,7 +301,8 @@ def _check_tokens(tokens: dict[str, Any]) -> None:
     unknown = set(tokens) - set(TOKENS)
     assert not unknown, f"token keys outside the vocabulary: {sorted(unknown)}"
     for name, value in tokens.items():
-        assert type(value) is int and value >= 0, f"tokens.{name} = {value!r}"
+        assert type(value) is int, f"tokens.{name} = {value!r}"
+        assert value >= 0, f"tokens.{name} = {value!r}"
     if "prompt" in tokens and "completion" in tokens and "total" in tokens:
         assert tokens["total"] == tokens["prompt"] + tokens["completion"]
     for part, whole in (
