@@ -7,9 +7,10 @@ one-line description::
     HILT_OPTIONS = {"prices_file": "A JSON or TOML file of prices for this session."}
 
 The check runs when a session opens (``instrument()`` opens one). Its plugins are the
-backend it writes to, every registered provider, enricher and redactor. A plugin that
-declares nothing (one written before ``HILT_OPTIONS`` existed) turns the check off for
-that session: it keeps receiving every extra keyword, as docs/plugins.md promises.
+backend it writes to, every registered provider, enricher, redactor and ``session_open``
+implementation. A plugin that declares nothing (one written before ``HILT_OPTIONS``
+existed) turns the check off for that session: it keeps receiving every extra keyword,
+as docs/plugins.md promises.
 """
 
 from __future__ import annotations

@@ -189,14 +189,15 @@ class Registry:
 
     def session_plugins(self, backend: object) -> list[tuple[str, object]]:
         """The plugins whose options a session with this ``backend`` plugin may be given:
-        it, every provider, and every enricher and redactor (see hilt_core.options)."""
+        it, every provider, enricher and redactor, and every plugin checking options
+        at session_open (see hilt_core.options)."""
         self.load()
         chosen: dict[int, tuple[str, object]] = {}
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
                 continue
             if plugin is backend or self._implements(
-                plugin, (*PROVIDER_HOOKS, "event_enrich", "redact")
+                plugin, (*PROVIDER_HOOKS, "event_enrich", "redact", "session_open")
             ):
                 chosen[id(plugin)] = (name, plugin)
         return list(chosen.values())

@@ -103,6 +103,8 @@ class Session:
             "capture": capture,
             **options,
         }
+        if mode != "r":
+            self._check_with_plugins(reg)
         try:
             handle = reg.caller(self._plugin, "backend_open")(name=backend, options=self.options)
         except HILTError:
@@ -128,6 +130,20 @@ class Session:
             **pipeline_opts,
         )
         self._closed = False
+
+    def _check_with_plugins(self, reg: Registry) -> None:
+        """``session_open``: each plugin checks the options it takes. A ConfigError (a
+        plugin's deliberate refusal) is raised; anything else is a broken plugin, named."""
+        for impl in reg.pm.hook.session_open.get_hookimpls():
+            try:
+                impl.function(*[{"options": self.options}[n] for n in impl.argnames])
+            except HILTError:
+                raise
+            except Exception as exc:
+                raise ConfigError(
+                    f"The HILT plugin {impl.plugin_name!r} failed to check this session's "
+                    f"options: {type(exc).__name__}: {exc}"
+                ) from exc
 
     def _is_backend(self, text: str) -> bool:
         try:
