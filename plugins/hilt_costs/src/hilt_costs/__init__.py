@@ -34,11 +34,32 @@ def _get() -> Pricer:
     return _pricer
 
 
+# The options this plugin reads from instrument() / Session(), for the kernel's list of
+# the options each plugin takes.
+HILT_OPTIONS = {
+    "prices_file": "a TOML or JSON prices file for this session's events (docs/costs.md)",
+    "cost_auto_update": "True: genai-prices downloads fresh prices now and hourly",
+}
+
+
 @hookimpl(trylast=True)
 def event_enrich(event: Event, options: Mapping[str, Any]) -> None:
     # trylast: enrichers registered later (say, a plugin that knows a negotiated price and
     # sets cost_usd) run first, and a cost already set is never overwritten.
     (_pricer or _get()).enrich(event, options)
+
+
+@hookimpl(optionalhook=True)
+def session_open(options: Mapping[str, Any]) -> None:
+    """Read the session's ``prices_file`` when it opens; a broken one raises
+    :class:`hilt_core.ConfigError` from ``instrument()`` / ``Session()``.
+
+    Optional: it runs once the kernel defines a ``session_open(options)`` hook. Until
+    then the file is read at the session's first event to price, and a broken one is
+    reported in the ``hilt`` log (the process-wide prices still apply).
+    """
+    if options.get("prices_file"):
+        _get().open_session(options)
 
 
 def set_price(
@@ -140,6 +161,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ENV_AUTO_UPDATE",
+    "HILT_OPTIONS",
     "ENV_FILE",
     "Estimate",
     "alias",

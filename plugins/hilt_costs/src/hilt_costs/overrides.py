@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 
 from hilt_core import ConfigError
 from hilt_costs.rates import Rates, Schedule
+from hilt_costs.resolved import Match, Unknown
 
 PRICE_KEYS = (
     "input_per_mtok",
@@ -95,7 +97,7 @@ def make_price(
     )
 
 
-def read_file(path: str | Path) -> tuple[list[UserPrice], dict[str, str]]:
+def read_file(path: str | os.PathLike[str]) -> tuple[list[UserPrice], dict[str, str]]:
     """Parse a prices file; raise :class:`hilt_core.ConfigError` saying what is wrong."""
     p = Path(path).expanduser()
     try:
@@ -154,7 +156,9 @@ def parse_mapping(data: object, origin: str) -> tuple[list[UserPrice], dict[str,
 
 
 class PriceBook:
-    """The user's prices and aliases. Changed from any thread; read by the writer."""
+    """User prices and aliases from one place: the process-wide ones (``set_price``,
+    ``alias``, ``load_prices``, ``HILT_PRICES_FILE``) or one session's ``prices_file``.
+    Changed from any thread; read by the writer."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -178,8 +182,12 @@ class PriceBook:
         with self._lock:
             self._prices, self._aliases = {}, {}
 
-    def alias(self, name: str) -> str:
-        return self._aliases.get(name.lower(), name)
+    def after_fork_in_child(self) -> None:
+        # A fork while another thread held the lock leaves it held forever in the child.
+        self._lock = threading.Lock()
+
+    def alias(self, name: str) -> str | None:
+        return self._aliases.get(name.lower()) if self._aliases else None
 
     def find(self, provider: str | None, model: str) -> UserPrice | None:
         prices = self._prices
@@ -191,3 +199,29 @@ class PriceBook:
             if found is not None:
                 return found
         return prices.get((None, key))
+
+
+class Prices:
+    """The user prices in force for a session: its own file's first, then the
+    process-wide ones. Holds the session's resolved lookups (``cache``), which the pricer
+    empties whenever any user price changes."""
+
+    __slots__ = ("books", "cache")
+
+    def __init__(self, *books: PriceBook) -> None:
+        self.books = books
+        self.cache: dict[Any, Match | Unknown] = {}
+
+    def alias(self, name: str) -> str:
+        for book in self.books:
+            target = book.alias(name)
+            if target is not None:
+                return target
+        return name
+
+    def find(self, provider: str | None, model: str) -> UserPrice | None:
+        for book in self.books:
+            found = book.find(provider, model)
+            if found is not None:
+                return found
+        return None
