@@ -39,6 +39,8 @@ def _get() -> Pricer:
 HILT_OPTIONS = {
     "prices_file": "a TOML or JSON prices file for this session's events (docs/costs.md)",
     "cost_auto_update": "True: genai-prices downloads fresh prices now and hourly",
+    "price_endpoints": "{endpoint: provider}: price this session's calls to a gateway as "
+    "that provider's, e.g. {'llm-gateway.internal': 'openai'}",
 }
 
 
@@ -51,14 +53,15 @@ def event_enrich(event: Event, options: Mapping[str, Any]) -> None:
 
 @hookimpl(optionalhook=True)
 def session_open(options: Mapping[str, Any]) -> None:
-    """Read the session's ``prices_file`` when it opens; a broken one raises
-    :class:`hilt_core.ConfigError` from ``instrument()`` / ``Session()``.
+    """Read the session's ``prices_file`` (and check its ``price_endpoints``) when it
+    opens; a broken one raises :class:`hilt_core.ConfigError` from ``instrument()`` /
+    ``Session()``.
 
     Optional: it runs once the kernel defines a ``session_open(options)`` hook. Until
     then the file is read at the session's first event to price, and a broken one is
     reported in the ``hilt`` log (the process-wide prices still apply).
     """
-    if options.get("prices_file"):
+    if options.get("prices_file") or options.get("price_endpoints") is not None:
         _get().open_session(options)
 
 
@@ -105,9 +108,25 @@ def alias(name: str, model: str) -> None:
     pricer.invalidate()
 
 
+def endpoint(endpoint: str, provider: str) -> None:
+    """Price the calls to ``endpoint`` (a host name, ``host:port`` or URL: a LiteLLM
+    proxy, a company gateway) at ``provider``'s prices, for every model it serves.
+
+    Applies to events whose provider plugin did not name a provider of its own
+    (``"openai-compatible"``: the OpenAI SDK pointed at another server). A host without a
+    port stands for every port.
+    """
+    from hilt_costs.overrides import make_route
+
+    pricer = _get()
+    pricer.book.add([], {}, dict([make_route(endpoint, provider, "hilt_costs.endpoint")]))
+    pricer.invalidate()
+
+
 def load_prices(path: str | Path) -> int:
     """Read a JSON or TOML prices file (model -> prices per million tokens, or model ->
-    another model's name); return how many entries it held. Raises
+    another model's name; an ``endpoints`` table of endpoint -> provider); return how
+    many entries it held. Raises
     :class:`hilt_core.ConfigError` naming the problem."""
     return _get().load_file(path)
 
@@ -168,6 +187,7 @@ __all__ = [
     "clear_prices",
     "disable_auto_update",
     "enable_auto_update",
+    "endpoint",
     "estimate",
     "load_prices",
     "reprice",

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from hilt_core import ConfigError, Event, Metrics
 from hilt_costs import source
-from hilt_costs.overrides import PriceBook, Prices, UserPrice, read_file
+from hilt_costs.overrides import PriceBook, Prices, UserPrice, parse_endpoints, read_file
 from hilt_costs.rates import PER
 from hilt_costs.resolved import Match, Unknown
 
@@ -45,7 +45,7 @@ class Pricer:
         # A session's own prices (its prices_file), by the file's path; and which prices
         # each session's options chose, by the options' identity. Each entry holds its
         # options mapping, so that identity is never reused while it is remembered.
-        self._sessions: dict[str, Prices] = {}
+        self._sessions: dict[tuple[str | None, str | None], Prices] = {}
         self._by_options: dict[int, tuple[object, Prices]] = {}
         self._lock = threading.RLock()
         self._warned: set[tuple[Any, Any]] = set()
@@ -185,6 +185,13 @@ class Pricer:
         names = list(dict.fromkeys(n for n in (model, requested) if isinstance(n, str) and n))
         if not names:
             return Unknown("no model name was recorded")
+        # A server the user said serves a provider's models (a gateway): priced as that
+        # provider, when the event names no provider of its own.
+        route = None
+        if pname is None or pname.lower() in source.COMPATIBLE:
+            route = prices.route(endpoint)
+            if route is not None:
+                pname, endpoint = route.provider, None
         for name in names:
             up: UserPrice | None = prices.find(pname, name) or prices.find(
                 pname, prices.alias(name)
@@ -214,6 +221,8 @@ class Pricer:
             f"output_per_mtok=...) or in a prices file ({ENV_FILE})"
         )
         reason = first.reason
+        if route is not None:
+            reason += f" (endpoint {key[1]!r} is priced as {route.provider!r} by {route.origin})"
         if pname == "azure":
             reason += (
                 f"; price it with hilt_costs.set_price() or, if {name!r} is an Azure "
@@ -234,10 +243,10 @@ class Pricer:
             prices.cache = {}
 
     def load_file(self, path: str | os.PathLike[str]) -> int:
-        prices, aliases = read_file(path)
-        self.book.add(prices, aliases)
+        entries = read_file(path)
+        self.book.add(*entries)
         self.invalidate()
-        return len(prices) + len(aliases)
+        return entries.size
 
     def _take_env(self) -> None:
         self._env_done = True
@@ -249,20 +258,27 @@ class Pricer:
 
     def open_session(self, options: Mapping[str, Any]) -> None:
         """A session opens with these options: read its prices file now (again, if an
-        earlier session read it), raising :class:`ConfigError` if it is broken."""
-        path = options.get("prices_file")
-        if not path:
+        earlier session read it), raising :class:`ConfigError` if it or
+        ``price_endpoints`` is wrong."""
+        key = _session_key(options)
+        if key is None:
             return
-        prices = self._read_session_file(path)
+        prices = self._session_prices(options)
         with self._lock:
             # Sessions that already priced events keep the prices they were opened with.
-            self._sessions[str(path)] = prices
+            self._sessions[key] = prices
 
-    def _read_session_file(self, path: object) -> Prices:
-        if not isinstance(path, str | Path):
-            raise ConfigError(f"prices_file must be a path, not {path!r}")
+    def _session_prices(self, options: Mapping[str, Any]) -> Prices:
+        """A session's own prices (its file, its endpoints), before the process-wide."""
         book = PriceBook()
-        book.add(*read_file(path))
+        path = options.get("prices_file")
+        if path:
+            if not isinstance(path, str | Path):
+                raise ConfigError(f"prices_file must be a path, not {path!r}")
+            book.add(*read_file(path))
+        endpoints = options.get("price_endpoints")
+        if endpoints is not None:
+            book.add([], {}, parse_endpoints(endpoints, "price_endpoints"))
         return Prices(book, self.book)
 
     def _prices_for(self, options: Mapping[str, Any] | None) -> Prices:
@@ -272,19 +288,17 @@ class Pricer:
             if seen is not None and seen[0] is options:
                 return seen[1]
             prices = self._global
-            path = options.get("prices_file") if options else None
-            if path:
-                found = self._sessions.get(str(path))
+            key = _session_key(options) if options else None
+            if options and key is not None:
+                found = self._sessions.get(key)
                 if found is None:
-                    # No session_open hook read it: read it here, on the writer thread.
+                    # No session_open hook read them: read them here, on the writer thread.
                     try:
-                        found = self._read_session_file(path)
+                        found = self._session_prices(options)
                     except ConfigError as exc:
-                        log.error("HILT ignored the prices file given by prices_file: %s", exc)
+                        log.error("HILT ignored this session's own prices: %s", exc)
                         found = self._global
-                    else:
-                        log.debug("HILT read the prices file %s (prices_file)", path)
-                    self._sessions[str(path)] = found
+                    self._sessions[key] = found
                 prices = found
             if options and options.get("cost_auto_update"):
                 self.auto_update()
@@ -361,6 +375,18 @@ class Pricer:
         metrics.extra.pop("cost_unknown_reason", None)
         self.enrich(event)
         return metrics.cost_usd
+
+
+def _session_key(options: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    """What makes a session's own prices: its prices_file and its price_endpoints (None
+    when it has neither)."""
+    path = options.get("prices_file")
+    endpoints = options.get("price_endpoints")
+    if not path and endpoints is None:
+        return None
+    if isinstance(endpoints, Mapping):
+        endpoints = sorted((str(k), str(v)) for k, v in endpoints.items())
+    return (str(path) if path else None, None if endpoints is None else repr(endpoints))
 
 
 def _bad_counts(tokens: Mapping[str, Any]) -> str:
