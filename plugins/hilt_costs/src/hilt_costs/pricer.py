@@ -236,10 +236,7 @@ class Pricer:
             self._clear_caches()
 
     def _clear_caches(self) -> None:
-        self._global.cache = {}
-        for prices in self._sessions.values():
-            prices.cache = {}
-        for _, prices in self._by_options.values():
+        for prices in self._all_prices():
             prices.cache = {}
 
     def load_file(self, path: str | os.PathLike[str]) -> int:
@@ -335,6 +332,23 @@ class Pricer:
         if stop is not None:
             stop()
 
+    def after_fork_in_child(self) -> None:
+        # The writer takes the lock to resolve a new model. A fork while the parent's
+        # writer held it copies it held, by a thread the child does not have: the child's
+        # writer would wait for it forever. The child starts with fresh locks instead
+        # (what they guarded is consistent: tables are replaced whole, never half-built).
+        self._lock = threading.RLock()
+        books = {id(b): b for p in self._all_prices() for b in p.books}
+        for book in books.values():
+            book.after_fork_in_child()
+
+    def _all_prices(self) -> list[Prices]:
+        return [
+            self._global,
+            *self._sessions.values(),
+            *(prices for _, prices in self._by_options.values()),
+        ]
+
     def reset(self) -> None:
         """Forget user prices, files read, warnings given and cached lookups (tests)."""
         with self._lock:
@@ -402,3 +416,4 @@ def _bad_counts(tokens: Mapping[str, Any]) -> str:
 
 
 PRICER = Pricer()
+os.register_at_fork(after_in_child=PRICER.after_fork_in_child)
