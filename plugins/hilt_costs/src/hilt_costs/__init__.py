@@ -3,9 +3,11 @@
 Registered in the entry-point group ``hilt`` as ``costs``; it implements ``event_enrich``
 and so prices the events of every provider plugin. Prices come from the tables bundled
 with genai-prices (no network unless ``cost_auto_update`` is turned on); the user's own
-prices (:func:`set_price`, :func:`load_prices`, ``HILT_PRICES_FILE``,
-``instrument(prices_file=...)``) win over them. A model nobody prices gets no cost, a
-``cost_unknown_reason``, and one warning in the ``hilt`` log. See docs/costs.md.
+prices (:func:`set_price`, :func:`load_prices`, ``HILT_PRICES_FILE`` for every session;
+``prices_file=`` for one session's events) win over them, and a gateway can be priced as
+the provider it serves (:func:`endpoint`, ``price_endpoints=``). A model nobody prices
+gets no cost, a ``cost_unknown_reason``, and one warning in the ``hilt`` log. See
+docs/costs.md.
 """
 
 from __future__ import annotations
