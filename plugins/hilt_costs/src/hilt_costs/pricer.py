@@ -42,8 +42,9 @@ class Pricer:
     def __init__(self) -> None:
         self.book = PriceBook()  # process-wide: set_price, alias, load_prices, the env
         self._global = Prices(self.book)
-        # A session's own prices (its prices_file), by the file's path; and which prices
-        # each session's options chose, by the options' identity. Each entry holds its
+        # A session's own prices (its prices_file, its price_endpoints), by those two
+        # options; and which prices each session's options chose, by the options'
+        # identity. Each entry holds its
         # options mapping, so that identity is never reused while it is remembered.
         self._sessions: dict[tuple[str | None, str | None], Prices] = {}
         self._by_options: dict[int, tuple[object, Prices]] = {}
@@ -297,9 +298,12 @@ class Pricer:
                         found = self._global
                     self._sessions[key] = found
                 prices = found
+            self._remember(options, prices)  # once per session, whatever happens next
             if options and options.get("cost_auto_update"):
-                self.auto_update()
-            self._remember(options, prices)
+                try:
+                    self.auto_update()
+                except Exception:
+                    log.exception("HILT could not start genai-prices' auto-update")
             return prices
 
     def _remember(self, options: object, prices: Prices) -> None:
