@@ -17,7 +17,7 @@ import pytest
 import hilt
 import hilt_costs
 from hilt import Event
-from hilt_core import ConfigError, hookspecs
+from hilt_core import ConfigError
 
 
 def _completion(model: str, prompt: int, completion: int, **ext: Any) -> Event:
@@ -135,12 +135,6 @@ def test_the_session_hook_rejects_a_bad_prices_file(tmp_path: Path) -> None:
         hilt_costs.session_open(options={"prices_file": str(tmp_path / "nope.toml")})
 
 
-@pytest.mark.xfail(
-    not hasattr(hookspecs, "session_open"),
-    reason="the kernel has no session_open hook yet: a bad file is only logged, later",
-    strict=True,
-    raises=pytest.fail.Exception,
-)
 @pytest.mark.parametrize(
     "opener",
     [
@@ -157,25 +151,3 @@ def test_a_bad_prices_file_is_a_config_error_when_the_session_opens(
     with pytest.raises(ConfigError, match="output_per_mtok"):
         opener(tmp_path / "x.jsonl", str(bad))
     assert not hilt.is_instrumented()
-
-
-@pytest.mark.skipif(
-    hasattr(hookspecs, "session_open"), reason="the kernel checks the options at open"
-)
-@pytest.mark.parametrize(
-    "options",
-    [{"prices_file": "missing.toml"}, {"price_endpoints": ["llm-gateway.internal"]}],
-    ids=["prices_file", "price_endpoints"],
-)
-def test_without_the_open_hook_a_broken_session_option_is_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, options: dict[str, Any]
-) -> None:
-    hilt_costs.set_price("code-model", input_per_mtok=2, output_per_mtok=0)
-    if "prices_file" in options:
-        options = {"prices_file": str(tmp_path / options["prices_file"])}
-    log = tmp_path / "x.jsonl"
-    with hilt.Session(log, **options) as session:
-        session.append(_completion("code-model", 1_000_000, 0))
-    assert _costs(log) == {"code-model": 2.0}  # the process-wide prices still apply
-    (record,) = [r for r in caplog.records if "this session's own prices" in r.getMessage()]
-    assert record.levelname == "ERROR"

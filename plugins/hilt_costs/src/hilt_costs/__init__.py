@@ -58,16 +58,11 @@ def event_enrich(event: Event, options: Mapping[str, Any]) -> None:
     (_pricer or _get()).enrich(event, options)
 
 
-@hookimpl(optionalhook=True)
+@hookimpl
 def session_open(options: Mapping[str, Any]) -> None:
     """Read the session's ``prices_file`` (and check its ``price_endpoints``) when it
     opens; a broken one raises :class:`hilt_core.ConfigError` from ``instrument()`` /
-    ``Session()``.
-
-    Optional: it runs once the kernel defines a ``session_open(options)`` hook. Until
-    then the file is read at the session's first event to price, and a broken one is
-    reported in the ``hilt`` log (the process-wide prices still apply).
-    """
+    ``Session()``."""
     if options.get("prices_file") or options.get("price_endpoints") is not None:
         _get().open_session(options)
 
