@@ -23,16 +23,17 @@ from hilt_core.markers import PROJECT
 log = logging.getLogger("hilt.plugins")
 trace_log = logging.getLogger("hilt.trace")
 
-# Where a name that is not installed would come from, for the error message.
-KNOWN_PACKAGES = {
-    "openai": "hilt-openai (installed with `pip install hilt`)",
-    "jsonl": "hilt-jsonl (installed with `pip install hilt`)",
-    "local": "hilt-jsonl (installed with `pip install hilt`)",
-    "costs": "hilt-costs (installed with `pip install hilt`)",
-    "sheets": 'hilt-sheets: pip install "hilt[sheets]" (from a checkout of HILT: '
-    "pip install ./plugins/hilt_sheets)",
-    "pii": "hilt-pii (installed with `pip install hilt`)",
-}
+# Where a name that is not installed would come from, for the error message. The kernel
+# knows no plugin by name: a distribution that ships plugins (the `hilt` package for the
+# built-in ones) adds its hints here with add_hint().
+HINTS: dict[str, str] = {}
+
+
+def add_hint(name: str, where: str) -> None:
+    """Say where the plugin ``name`` comes from (``"hilt-sheets: pip install
+    'hilt[sheets]'"``), for the error raised when it is asked for and not installed."""
+    HINTS[name] = where
+
 
 PROVIDER_HOOKS = ("provider_patch",)
 BACKEND_HOOKS = ("backend_open", "backend_write", "backend_close", "backend_read")
@@ -178,8 +179,8 @@ class Registry:
                 f". The plugin {name!r} is installed but disabled by HILT_DISABLE_PLUGINS / "
                 "HILT_LOAD_PLUGINS"
             )
-        elif name in KNOWN_PACKAGES:
-            msg += f". {name!r} is provided by {KNOWN_PACKAGES[name]}"
+        elif name in HINTS:
+            msg += f". {name!r} is provided by {HINTS[name]}"
         else:
             msg += (
                 f". To add one, install a package that declares an entry point {name!r} in "
@@ -201,6 +202,28 @@ class Registry:
             ):
                 chosen[id(plugin)] = (name, plugin)
         return list(chosen.values())
+
+    def default_providers(self) -> list[tuple[str, object]]:
+        """The providers ``instrument()`` patches when no ``providers=`` is given: every
+        registered provider plugin that declares ``HILT_DEFAULT = True`` and whose SDK
+        (``HILT_SDK``, an import name) is importable. Nothing is imported to find out."""
+        import importlib.util
+
+        found = []
+        for name in self.names("provider"):
+            plugin = self.pm.get_plugin(name)
+            if not getattr(plugin, "HILT_DEFAULT", False):
+                continue
+            sdk = getattr(plugin, "HILT_SDK", None)
+            try:
+                present = sdk is None or importlib.util.find_spec(str(sdk)) is not None
+            except (ImportError, ValueError):
+                present = False
+            if present:
+                found.append((name, plugin))
+            else:
+                log.debug("HILT provider %r not patched by default: %s is not installed", name, sdk)
+        return found
 
     def unloaded(self) -> list[str]:
         """Installed plugins that are not loaded (failed, or left out by the environment)."""

@@ -39,7 +39,7 @@ def make_event(i: int = 0, **overrides: Any) -> Event:
     """A typical completion event, numbered ``i`` in its text."""
     fields: dict[str, Any] = {
         "session_id": "conv_0123456789ab",
-        "actor": Actor(type="agent", id="openai"),
+        "actor": Actor(type="agent", id="model"),
         "action": "completion",
         "content": Content(text=f"answer {i}"),
         "metrics": Metrics(tokens={"prompt": 10, "completion": 5, "total": 15}, latency_ms=12.5),

@@ -12,6 +12,8 @@ from typing import Any
 
 from hilt_core import ConfigError, Recorder, hookimpl
 
+HILT_SDK = "openai"  # instrument() without providers= patches it when this is importable
+HILT_DEFAULT = True
 HILT_OPTIONS = {
     "include_usage": "Streams: ask for the usage chunk (default: only on api.openai.com; "
     "True forces it, False never asks).",
