@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt.reading import FLOAT_COLUMNS, INT_COLUMNS, Filter, file_records, rows_of
+from hilt.reading import FLOAT_COLUMNS, INT_COLUMNS, Filter, check_log, file_records, rows_of
 from hilt_core import HILTError
 
 _BATCH = 65_536
@@ -56,6 +56,8 @@ def export(
         pyarrow()  # fail before reading anything when pyarrow is missing
         if not output:
             raise HILTError("--to parquet writes a file: give it with -o OUT.parquet")
+    for path in paths:  # a file that is no log fails before a header or a file is written
+        check_log(path)
     # A row costs several times a decode: more processes pay off on smaller logs.
     if workers is None:
         workers = _pool.default_workers(paths, from_bytes=16 << 20)

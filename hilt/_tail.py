@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from hilt.reading import flat_row, is_event
+from hilt.reading import check_log, flat_row, is_event
 
 log = logging.getLogger("hilt")
 
@@ -148,6 +148,7 @@ def tail(
     interval: float = 0.5,
     notice: Callable[[str], None] | None = None,
 ) -> None:
+    check_log(path)
     lines, end = last_lines(path, n)
     for line in lines:
         text = render(line, width)

@@ -96,6 +96,37 @@ def _not_a_log(path: Path, line: bytes, why: str) -> HILTError:
     )
 
 
+def _undecoded(line: bytes, exc: Exception) -> tuple[str, bool]:
+    """Why a line that fails to decode is skipped, and whether it is torn: only such a
+    line can be, when a crash cut it short (no newline)."""
+    return f"is not JSON: {exc}", not line.endswith(b"\n")
+
+
+def _not_event(data: Any) -> str:
+    return "is not a HILT event" if isinstance(data, dict) else "is not a JSON object"
+
+
+def check_log(path: Path) -> None:
+    """Raise the :class:`HILTError` that reading ``path`` would raise on its first line
+    when the file is not a HILT log, without reading further: commands call it before
+    they write anything. An empty file, or one whose only line is still being written
+    (torn), passes."""
+    with path.open("rb") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                why, torn = _undecoded(line, exc)
+                if torn:
+                    return
+                raise _not_a_log(path, line, why) from None
+            if not is_event(data):
+                raise _not_a_log(path, line, _not_event(data))
+            return
+
+
 def records(
     *paths: PathArg,
     strict: bool = False,
@@ -157,9 +188,7 @@ def file_records(
             except orjson.JSONDecodeError as exc:
                 if not line.strip():
                     continue
-                why: str = f"is not JSON: {exc}"
-                # Only a line that fails to decode can be torn: a crash cut it short.
-                torn = not line.endswith(b"\n")
+                why, torn = _undecoded(line, exc)
             else:
                 if type(data) is dict and (
                     ("actor" in data and "action" in data) or is_event(data)
@@ -167,8 +196,7 @@ def file_records(
                     seen = True
                     yield data
                     continue
-                why = "is not a HILT event" if isinstance(data, dict) else "is not a JSON object"
-                torn = False
+                why, torn = _not_event(data), False
             if not seen and not torn:
                 raise _not_a_log(path, line, why)
             what = "torn last line" if torn else "invalid line"
@@ -482,6 +510,7 @@ __all__ = [
     "Filter",
     "dataframe",
     "events",
+    "check_log",
     "files",
     "flat_row",
     "is_event",
