@@ -10,8 +10,10 @@ log. Parquet needs pyarrow (``pip install "hilt[parquet]"``); its columns are ty
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -63,6 +65,22 @@ def export(
         workers = _pool.default_workers(paths, from_bytes=16 << 20)
     tasks = _pool.split(paths, workers, chunk_bytes, min_chunk=4 << 20)
     convert = partial(_task_rows, columns=columns, message_limit=message_limit, keep=keep)
+    if not output:
+        return _export_to(None, fmt, tasks, workers, columns, convert, stdout, progress)
+    with private_output(output) as target:
+        return _export_to(target, fmt, tasks, workers, columns, convert, stdout, progress)
+
+
+def _export_to(
+    output: str | None,
+    fmt: str,
+    tasks: list[Task],
+    workers: int,
+    columns: list[str],
+    convert: Callable[[Task, Progress | None], Iterator[dict[str, Any]]],
+    stdout: IO[str],
+    progress: Progress | None,
+) -> int:
     if workers <= 1 or len(tasks) <= 1:
         source = (r for task in tasks for r in convert(task, progress))
         if fmt == "parquet":
@@ -72,7 +90,7 @@ def export(
             with open(output, "w", encoding="utf-8", newline="") as fh:
                 return write_csv(source, columns, fh)
         return write_csv(source, columns, stdout)
-    where = Path(output).resolve().parent if output else None
+    where = Path(output).parent if output else None
     with tempfile.TemporaryDirectory(prefix=".hilt-export-", dir=where) as tmp:
         part = partial(_write_part, fmt=fmt, folder=tmp, columns=columns, convert=convert)
         parts = _pool.run(part, tasks, workers, progress)
@@ -85,6 +103,28 @@ def export(
         else:
             _join_csv([p for p, _ in parts], columns, stdout)
         return sum(n for _, n in parts)
+
+
+@contextlib.contextmanager
+def private_output(output: str) -> Iterator[str]:
+    """The path to write an export to: a new file readable by its owner only (0600: it
+    holds what users typed) beside ``output``, renamed over it once complete, removed if
+    the export fails, so ``output`` is never seen half written and a failure leaves what
+    was there before. A symbolic link is followed; an output that is not a regular file
+    (``/dev/stdout``, a pipe) is written directly."""
+    real = Path(os.path.realpath(output))
+    if real.exists() and not real.is_file():
+        yield output
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.hilt-export-", suffix=".tmp", dir=real.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _task_rows(

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +175,61 @@ def test_parallel_export_keeps_the_rows_in_order(
     assert pq.read_table(a).equals(pq.read_table(b))
     assert pq.read_table(b).num_rows == 12 * 15 + 8
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".hilt-export-")]
+
+
+# -- the output file -------------------------------------------------------------------------
+def _export_with_umask(run: Any, *args: Any) -> Any:
+    old = os.umask(0o022)  # the usual umask: new files readable by everyone
+    try:
+        return run("export", *args)
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_output_is_readable_by_its_owner_only(
+    run: Any, library_log: Path, legacy_log: Path, tmp_path: Path, suffix: str, jobs: str
+) -> None:
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    out = tmp_path / f"calls{suffix}"
+    res = _export_with_umask(run, library_log, legacy_log, "-o", out, "-j", jobs)
+    assert res.code == 0, res.err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # it holds what users typed
+    out.chmod(0o644)  # an older export, readable by all: replaced by a private one
+    res = _export_with_umask(run, library_log, "-o", out, "-j", jobs)
+    assert res.code == 0, res.err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_a_failed_export_leaves_the_previous_output_whole(
+    library_log: Path, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(library_log.read_bytes() * 200)  # ~1 MB of CSV
+    out = tmp_path / "calls.csv"
+    out.write_text("the previous export\n")
+
+    import resource
+
+    def small_files() -> None:  # a full disk, for real: writes past 64 KB fail (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "hilt", "export", str(big), "-o", str(out), "-j", "1"],
+        check=False,
+        preexec_fn=small_files,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "hilt: error:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert out.read_text() == "the previous export\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
