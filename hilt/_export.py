@@ -112,10 +112,11 @@ def private_output(output: str) -> Iterator[str]:
     the export fails, so ``output`` is never seen half written and a failure leaves what
     was there before. A symbolic link is followed; an output that is not a regular file
     (``/dev/stdout``, a pipe) is written directly."""
-    real = Path(os.path.realpath(output))
-    if real.exists() and not real.is_file():
+    given = Path(output)
+    if given.exists() and not given.is_file():  # both follow links, as open() does
         yield output
         return
+    real = Path(os.path.realpath(given))
     fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.hilt-export-", suffix=".tmp", dir=real.parent)
     os.close(fd)
     try:

@@ -233,3 +233,27 @@ def test_a_failed_export_leaves_the_previous_output_whole(
     assert "Traceback" not in proc.stderr
     assert out.read_text() == "the previous export\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="needs /dev/stdout")
+def test_output_to_a_pipe_is_written_directly(library_log: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hilt",
+            "export",
+            str(library_log),
+            "--to",
+            "csv",
+            "-o",
+            "/dev/stdout",
+        ],
+        check=False,
+        capture_output=True,  # stdout is a pipe
+        text=True,
+        timeout=120,
+        env={**os.environ, "HILT_PROGRESS": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 13
