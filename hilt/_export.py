@@ -52,8 +52,11 @@ def export(
     progress: Progress | None = None,
     workers: int | None = None,
     chunk_bytes: int | None = None,
+    raw_cells: bool = False,
 ) -> int:
-    """Write the rows of ``paths`` to ``output`` (or CSV to ``stdout``); return how many."""
+    """Write the rows of ``paths`` to ``output`` (or CSV to ``stdout``); return how many.
+    CSV text cells a spreadsheet would run as formulas are neutralised (see
+    :func:`write_csv`) unless ``raw_cells``."""
     if fmt == "parquet":
         pyarrow()  # fail before reading anything when pyarrow is missing
         if not output:
@@ -65,14 +68,26 @@ def export(
         workers = _pool.default_workers(paths, from_bytes=16 << 20)
     tasks = _pool.split(paths, workers, chunk_bytes, min_chunk=4 << 20)
     convert = partial(_task_rows, columns=columns, message_limit=message_limit, keep=keep)
+    run = partial(
+        _export_to,
+        fmt=fmt,
+        tasks=tasks,
+        workers=workers,
+        columns=columns,
+        convert=convert,
+        stdout=stdout,
+        progress=progress,
+        raw=raw_cells,
+    )
     if not output:
-        return _export_to(None, fmt, tasks, workers, columns, convert, stdout, progress)
+        return run(None)
     with private_output(output) as target:
-        return _export_to(target, fmt, tasks, workers, columns, convert, stdout, progress)
+        return run(target)
 
 
 def _export_to(
     output: str | None,
+    *,
     fmt: str,
     tasks: list[Task],
     workers: int,
@@ -80,6 +95,7 @@ def _export_to(
     convert: Callable[[Task, Progress | None], Iterator[dict[str, Any]]],
     stdout: IO[str],
     progress: Progress | None,
+    raw: bool,
 ) -> int:
     if workers <= 1 or len(tasks) <= 1:
         source = (r for task in tasks for r in convert(task, progress))
@@ -88,11 +104,11 @@ def _export_to(
             return write_parquet(source, columns, output)
         if output:
             with open(output, "w", encoding="utf-8", newline="") as fh:
-                return write_csv(source, columns, fh)
-        return write_csv(source, columns, stdout)
+                return write_csv(source, columns, fh, raw=raw)
+        return write_csv(source, columns, stdout, raw=raw)
     where = Path(output).parent if output else None
     with tempfile.TemporaryDirectory(prefix=".hilt-export-", dir=where) as tmp:
-        part = partial(_write_part, fmt=fmt, folder=tmp, columns=columns, convert=convert)
+        part = partial(_write_part, fmt=fmt, folder=tmp, columns=columns, convert=convert, raw=raw)
         parts = _pool.run(part, tasks, workers, progress)
         if fmt == "parquet":
             assert output is not None
@@ -150,13 +166,14 @@ def _write_part(
     folder: str,
     columns: list[str],
     convert: Callable[[Task, Progress | None], Iterator[dict[str, Any]]],
+    raw: bool = False,
 ) -> tuple[str, int]:
     name = f"{folder}/part-{task.offset + task.start:016d}"
     rows = convert(task, progress)
     if fmt == "parquet":
         return name, write_parquet(rows, columns, name)
     with open(name, "w", encoding="utf-8", newline="") as fh:
-        return name, write_csv(rows, columns, fh, header=False)
+        return name, write_csv(rows, columns, fh, header=False, raw=raw)
 
 
 def _join_csv(parts: list[str], columns: list[str], out: IO[str]) -> None:
@@ -177,15 +194,45 @@ def _join_parquet(parts: list[str], columns: list[str], output: str) -> int:
     return n
 
 
+# A cell that begins with one of these is run as a formula when the CSV is opened in a
+# spreadsheet (CWE-1236; the full-width forms too, in some locales); a tab or a carriage
+# return first is dropped by some importers, which then see what follows.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_SUSPECT = frozenset((*_FORMULA_START, " "))  # a cheap first test: most cells pass it
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` made inert for a spreadsheet: text that could start a formula (after
+    spaces) gets a leading apostrophe, which spreadsheets take as "this is text" and do
+    not show; numbers and other text are left as they are."""
+    if (
+        type(value) is str
+        and value[:1] in _SUSPECT
+        and value.lstrip(" ").startswith(_FORMULA_START)
+    ):
+        return "'" + value
+    return value
+
+
 def write_csv(
-    rows: Iterable[dict[str, Any]], columns: list[str], out: IO[str], *, header: bool = True
+    rows: Iterable[dict[str, Any]],
+    columns: list[str],
+    out: IO[str],
+    *,
+    header: bool = True,
+    raw: bool = False,
 ) -> int:
+    """Write ``rows`` as CSV; return how many. Unless ``raw``, text cells that a
+    spreadsheet would run as formulas are neutralised (:func:`neutralise`)."""
     writer = csv.writer(out)
     if header:
         writer.writerow(columns)
     n = 0
     for r in rows:
-        writer.writerow([r[c] for c in columns])
+        if raw:
+            writer.writerow([r[c] for c in columns])
+        else:
+            writer.writerow([neutralise(r[c]) for c in columns])
         n += 1
     return n
 

