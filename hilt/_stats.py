@@ -21,6 +21,7 @@ from typing import Any
 
 from hilt import _pool
 from hilt._pool import Progress, Task
+from hilt._terminal import printable
 from hilt.reading import Filter, PathArg, file_records, files
 
 GROUPS = ("model", "day", "conversation", "user", "provider", "none")
@@ -360,7 +361,7 @@ def render(report: Report, limit: int | None = 25) -> str:
         f"in {n_files} file{'s' * (n_files != 1)}"
     )
     if report.first and report.last:
-        head += f" ({report.first[:19]} .. {report.last[:19]})"
+        head += f" ({printable(report.first[:19])} .. {printable(report.last[:19])})"
     titles = [
         report.group_by if report.group_by != "none" else "",
         "calls",
@@ -396,7 +397,7 @@ def render(report: Report, limit: int | None = 25) -> str:
 
     if report.group_by != "none":
         for g in data["groups"]:
-            key = _NO_KEY if g["key"] is None else str(g["key"])
+            key = _NO_KEY if g["key"] is None else printable(str(g["key"]))
             table.append(line(key if len(key) <= 40 else key[:39] + "~", g))
     table.append(line("total", tot))
     widths = [max(len(r[i]) for r in table) for i in range(len(titles))]
@@ -412,7 +413,7 @@ def render(report: Report, limit: int | None = 25) -> str:
         out.append(f"... and {data['groups_not_shown']:,} more (--limit 0 shows all)")
     notes = []
     if tot["errors_by_status"]:
-        parts = [f"{code}: {n:,}" for code, n in tot["errors_by_status"].items()]
+        parts = [f"{printable(code)}: {n:,}" for code, n in tot["errors_by_status"].items()]
         notes.append("errors by status code: " + ", ".join(parts))
     if tot["unpriced_calls"]:
         notes.append(f"* {tot['unpriced_calls']:,} calls carry no cost (model not priced)")

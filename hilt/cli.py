@@ -40,7 +40,9 @@ def _out() -> Any:
 
 
 def _err(message: str) -> None:
-    print(f"hilt: {message}", file=sys.stderr)
+    from hilt._terminal import printable
+
+    print(f"hilt: {printable(message)}", file=sys.stderr)
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -118,6 +120,7 @@ def _progress_flag(args: argparse.Namespace) -> bool | None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from hilt import _validate
     from hilt._progress import Progress
+    from hilt._terminal import printable
     from hilt.reading import files
 
     paths = files(*args.files)
@@ -135,7 +138,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         shown = res.problems if args.max_errors == 0 else res.problems[: args.max_errors]
         if not args.quiet:
             for lineno, problem in shown:
-                out.write(f"{res.path}:{lineno}: {problem}\n")
+                out.write(f"{res.path}:{lineno}: {printable(problem)}\n")
             if len(shown) < len(res.problems):
                 out.write(f"{res.path}: ... and {len(res.problems) - len(shown):,} more\n")
         verdict = "all valid" if not res.invalid else f"{res.invalid:,} invalid"
@@ -352,12 +355,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Warnings quote logs (an event id, a model name): escapes are shown, not run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from hilt._terminal import printable
+
+        return printable(super().format(record))
+
+
 @contextlib.contextmanager
 def _warnings_to_stderr() -> Iterator[None]:
     """Show the library's warnings (skipped lines...) on stderr while the command runs."""
     logger = logging.getLogger("hilt")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("hilt: %(levelname)s: %(message)s"))
+    handler.setFormatter(_TerminalFormatter("hilt: %(levelname)s: %(message)s"))
     handler.setLevel(logging.WARNING)
     logger.addHandler(handler)
     old_level = logger.level
