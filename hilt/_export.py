@@ -17,14 +17,21 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt.reading import FLOAT_COLUMNS, INT_COLUMNS, Filter, check_log, file_records, rows_of
+from hilt.reading import (
+    FLOAT_COLUMNS,
+    INT_COLUMNS,
+    ColumnTypes,
+    Filter,
+    check_log,
+    file_records,
+    rows_of,
+)
 from hilt_core import HILTError
 
 _BATCH = 65_536
@@ -186,7 +193,7 @@ def _join_csv(parts: list[str], columns: list[str], out: IO[str]) -> None:
 def _join_parquet(parts: list[str], columns: list[str], output: str) -> int:
     pa, pq = pyarrow()
     n = 0
-    with pq.ParquetWriter(output, _schema(pa, columns)[0]) as writer:
+    with pq.ParquetWriter(output, _schema(pa, columns)) as writer:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches(batch_size=_BATCH):
                 writer.write_batch(batch)
@@ -237,57 +244,27 @@ def write_csv(
     return n
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value == "" or value is None else str(value)
-
-
-def _schema(pa: Any, columns: list[str]) -> tuple[Any, list[Callable[[Any], Any]]]:
+def _schema(pa: Any, columns: list[str]) -> Any:
     fields = []
-    convert: list[Callable[[Any], Any]] = []
     for c in columns:
         if c == "timestamp":
             fields.append(pa.field(c, pa.timestamp("us", tz="UTC")))
-            convert.append(_timestamp)
         elif c in INT_COLUMNS:
             fields.append(pa.field(c, pa.int64()))
-            convert.append(_int)
         elif c in FLOAT_COLUMNS:
             fields.append(pa.field(c, pa.float64()))
-            convert.append(_float)
         else:
             fields.append(pa.field(c, pa.string()))
-            convert.append(_str)
-    return pa.schema(fields), convert
+    return pa.schema(fields)
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: str) -> int:
+    """Write ``rows`` as Parquet with typed columns (:class:`hilt.reading.ColumnTypes`);
+    values that do not fit their column are left empty, and a warning counts them."""
     pa, pq = pyarrow()
-    schema, convert = _schema(pa, columns)
+    schema = _schema(pa, columns)
+    types = ColumnTypes()
+    convert = [types.converter(c) for c in columns]
     n = 0
     with pq.ParquetWriter(path, schema) as writer:
         for batch in _batches(rows, _BATCH):
@@ -297,6 +274,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: str)
             ]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             n += len(batch)
+    types.warn("export")
     return n
 
 
