@@ -9,7 +9,8 @@
     hilt erase FILE... --user ID    remove a conversation's or a user's events
 
 Results go to stdout, warnings and progress to stderr (progress only on a terminal).
-Exit codes: 0 done, 1 ``validate`` found invalid lines, 2 bad usage or unreadable input.
+Exit codes: 0 done, 1 ``validate`` found invalid lines or ``erase`` could not search a
+file, 2 bad usage or unreadable input.
 """
 
 from __future__ import annotations
@@ -225,7 +226,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
         _out().write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         _out().write(f"{report}\n")
-    return EXIT_OK
+    # A file it could not search (a compressed rotation) may still hold the person's data.
+    return EXIT_INVALID if report.skipped else EXIT_OK
 
 
 # -- parser -------------------------------------------------------------------------------
