@@ -183,7 +183,8 @@ def _auto_content(body: JSON) -> tuple[list[JSON], str, str | None]:
         content.append({"type": "thinking", "thinking": thought, "signature": signature(thought)})
 
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and "input_schema" in t]
-    choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
+    raw_choice = body.get("tool_choice")
+    choice: JSON = raw_choice if isinstance(raw_choice, dict) else {}
     forced = choice.get("type") in ("any", "tool")
     if tools and choice.get("type") != "none" and (forced or "use tool" in user.lower()):
         if choice.get("type") == "tool":

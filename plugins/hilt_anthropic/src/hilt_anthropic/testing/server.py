@@ -41,8 +41,18 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from anthropic.types import MessageTokensCount
 
 from . import eventstream
-from .replies import JSON, Event, Reply, Script, input_tokens, message_body, new_id, plan
-from .replies import stream_events, wire
+from .replies import (
+    JSON,
+    Event,
+    Reply,
+    Script,
+    input_tokens,
+    message_body,
+    new_id,
+    plan,
+    stream_events,
+    wire,
+)
 
 __all__ = ["FakeAnthropic", "RecordedRequest"]
 
@@ -485,7 +495,9 @@ class FakeAnthropic:
         with self._lock:
             self._stream_faults.append(_StreamFault("cut", after_events))
 
-    def error_stream_next(self, after_events: int = 1, error_type: str = "overloaded_error") -> None:
+    def error_stream_next(
+        self, after_events: int = 1, error_type: str = "overloaded_error"
+    ) -> None:
         """Make the next *streamed* reply send ``after_events`` events, then an ``error``
         event (``{"type": "error", "error": {"type": error_type, ...}}``) and close."""
         with self._lock:
