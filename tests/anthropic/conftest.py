@@ -18,7 +18,7 @@ from hilt_anthropic.testing import FakeAnthropic
 
 @pytest.fixture
 def srv() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(model_map={"claude-sonnet-4-5": "claude-sonnet-4-5-20250929"}) as server:
+    with FakeAnthropic(model_map={"claude-haiku-4-5": "claude-haiku-4-5-20251001"}) as server:
         yield server
 
 

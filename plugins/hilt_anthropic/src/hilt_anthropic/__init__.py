@@ -11,4 +11,4 @@ for tests (see ``NOTES-sdk.md`` beside ``pyproject.toml`` for what each SDK vers
 
 from __future__ import annotations
 
-SUPPORTED = ">=0.71,<3"
+SUPPORTED = ">=0.51,<3"

@@ -6,6 +6,8 @@ first-party API, Vertex AI and Bedrock:
 
 - ``POST /v1/messages`` (also ``?beta=true``), streamed (SSE) or not;
 - ``POST /v1/messages/count_tokens``, ``GET /v1/models``, ``GET /v1/models/{id}``;
+- the same under any prefix, as the Foundry (``/anthropic/v1/messages``), AWS and Google
+  Cloud gateway clients send them;
 - Vertex: ``POST /v1/projects/{p}/locations/{r}/publishers/anthropic/models/{m}:rawPredict``
   and ``:streamRawPredict`` (same JSON and SSE), ``.../models/count-tokens:rawPredict``;
 - Bedrock: ``POST /model/{m}/invoke`` (JSON) and ``/model/{m}/invoke-with-response-stream``
@@ -176,11 +178,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str, body: Any) -> None:
         post = self.command == "POST"
-        if path == "/v1/models" and self.command == "GET":
+        _, models, model = path.partition("/v1/models")
+        if models and self.command == "GET" and model in ("", "/"):
             self._json(200, self._models())
             return
-        if path.startswith("/v1/models/") and self.command == "GET":
-            self._json(200, self._model_info(path.removeprefix("/v1/models/")))
+        if models and self.command == "GET" and model.count("/") == 1:
+            self._json(200, self._model_info(model[1:]))
             return
         if not post:
             self._error(404, None)
@@ -188,9 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             self._error(400, error_body(400, "Request body must be a JSON object."))
             return
-        if path == "/v1/messages/count_tokens":
+        # Foundry, AWS and Google Cloud gateways put the first-party paths under a prefix
+        if path.endswith("/v1/messages/count_tokens"):
             self._count_tokens(body)
-        elif path == "/v1/messages":
+        elif path.endswith("/v1/messages"):
             self._messages(body, str(body.get("model") or ""), bool(body.get("stream")))
         elif match := _VERTEX.match(path):
             if match["model"] == "count-tokens":
@@ -352,7 +356,7 @@ class FakeAnthropic:
         cache_read_tokens: int = 0,
         message_deltas: int = 1,
         ping: bool = True,
-        models: Iterable[str] = ("claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"),
+        models: Iterable[str] = ("claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"),
     ) -> None:
         self.model_map: dict[str, str] = dict(model_map or {})
         self.stream_chunks = stream_chunks
