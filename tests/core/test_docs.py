@@ -35,3 +35,20 @@ def test_every_hook_is_documented_with_its_signature(hook: str) -> None:
     args = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
     assert f"`{hook}({args})`" in (DOCS / "plugins.md").read_text(encoding="utf-8")
     assert f"`{hook}" in (DOCS / "architecture.md").read_text(encoding="utf-8")
+
+
+def test_the_provider_kit_example_is_the_openai_plugins_own_run() -> None:
+    test = (Path(__file__).resolve().parents[1] / "openai" / "test_contract.py").read_text(
+        encoding="utf-8"
+    )
+    body = test[test.index("from __future__") :]
+    assert f"```python\n{body}```\n" in (DOCS / "plugins.md").read_text(encoding="utf-8")
+
+
+def test_every_provider_contract_name_in_the_docs_exists() -> None:
+    from hilt_core import provider
+
+    doc = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    for name in ("Call", "StreamRecord", "tokens", "Prompt", "Completion"):
+        assert f"`{name}" in doc
+        assert hasattr(provider, name)
