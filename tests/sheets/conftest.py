@@ -73,7 +73,8 @@ class SheetHarness:
     def spilled(self) -> list[dict[str, Any]]:
         if not self.spill.exists():
             return []
-        return [json.loads(x) for x in self.spill.read_text("utf-8").splitlines() if x.strip()]
+        lines = [json.loads(x) for x in self.spill.read_text("utf-8").splitlines() if x.strip()]
+        return [x for x in lines if "hilt_spill" not in x]  # the header line says where to
 
     def requests(self, method: str, suffix: str = "") -> list[Any]:
         return [

@@ -373,3 +373,16 @@ def test_pause_refuses_connections_and_resume_serves_on_the_same_port(
     assert g.base_url == url
     ws.append_rows([["back"]])
     assert g.values(sid, "LLM Logs") == [["back"]]
+
+
+def test_fail_for_some_seconds(g: FakeGoogle, gc: gspread.Client, sid: str) -> None:
+    ws = gc.open_by_key(sid).worksheet("LLM Logs")
+    g.fail_next(429, kind="write", seconds=0.3)
+    for _ in range(3):
+        with pytest.raises(APIError) as err:
+            ws.append_rows([["quota"]])
+        assert err.value.code == 429
+    assert ws.get_all_values() == [[]]  # reads pass
+    time.sleep(0.35)
+    ws.append_rows([["refilled"]])
+    assert g.values(sid, "LLM Logs") == [["refilled"]]

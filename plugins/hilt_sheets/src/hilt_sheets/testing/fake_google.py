@@ -199,6 +199,7 @@ class _Fault:
     remaining: int
     kind: Kind
     applied: bool = False  # apply the request first, then answer ``status``
+    until: float = 0.0  # time.monotonic(): every request until then, whatever ``remaining``
 
 
 @dataclass
@@ -590,15 +591,24 @@ class FakeGoogle:
     # -- fault injection -------------------------------------------------------------------
 
     def fail_next(
-        self, status: int, times: int = 1, kind: Kind = "any", *, applied: bool = False
+        self,
+        status: int,
+        times: int = 1,
+        kind: Kind = "any",
+        *,
+        applied: bool = False,
+        seconds: float | None = None,
     ) -> None:
         """Answer the next ``times`` API requests of ``kind`` with ``status`` (Google's format).
 
         ``applied=True``: carry each request out first, then answer ``status`` all the same,
         as Google sometimes does with a 500 or 503 (the append is in the sheet; the client
-        is told it failed)."""
+        is told it failed). ``seconds``: every request of ``kind`` for that long (real time)
+        instead, e.g. ``fail_next(429, kind="write", seconds=3)`` for a quota that refills
+        in three seconds."""
+        until = time.monotonic() + seconds if seconds else 0.0
         with self._lock:
-            self._faults.append(_Fault(status, times, kind, applied))
+            self._faults.append(_Fault(status, times, kind, applied, until))
 
     def outage(self, on: bool, drop: bool = False, *, seconds: float | None = None) -> None:
         """Answer every API request 503 UNAVAILABLE, or close connections if ``drop``.
@@ -680,7 +690,14 @@ class FakeGoogle:
         return _Outcome(200, body)
 
     def _take(self, queue: list[_Fault], kind: str) -> _Fault | None:
-        for fault in queue:
+        now = time.monotonic()
+        for fault in list(queue):
+            if fault.until:
+                if now >= fault.until:
+                    queue.remove(fault)
+                elif fault.kind in ("any", kind):
+                    return fault
+                continue
             if fault.kind in ("any", kind):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
