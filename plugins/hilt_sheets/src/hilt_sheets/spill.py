@@ -80,9 +80,10 @@ def _check(path: Path, st: os.stat_result) -> None:
         )
 
 
-def open_private(path: Path, flags: int, *, create: bool = True) -> int:
+def open_private(path: Path, flags: int, *, create: bool = True, narrow: bool = True) -> int:
     """``os.open`` for a file that holds message text: created 0600, never through a
-    symbolic link, only a regular file of this user (narrowed to 0600 if wider)."""
+    symbolic link, only a regular file of this user (narrowed to 0600 if wider, unless
+    ``narrow`` is False: a look that changes nothing)."""
     if not _NOFOLLOW:  # no O_NOFOLLOW (Windows): check first, best effort
         check_path(path)
     try:
@@ -94,7 +95,7 @@ def open_private(path: Path, flags: int, *, create: bool = True) -> int:
     try:
         st = os.fstat(fd)
         _check(path, st)
-        if st.st_mode & 0o077 and hasattr(os, "fchmod"):
+        if narrow and st.st_mode & 0o077 and hasattr(os, "fchmod"):
             os.fchmod(fd, FILE_MODE)  # made by an older version, or under another umask
     except BaseException:
         os.close(fd)
@@ -187,9 +188,9 @@ class Spill:
                 f.flush()
                 os.fsync(f.fileno())
 
-    def _read(self) -> tuple[dict[str, Any], list[Row]]:
+    def _read(self, narrow: bool = True) -> tuple[dict[str, Any], list[Row]]:
         try:
-            fd = open_private(self.path, os.O_RDONLY, create=False)
+            fd = open_private(self.path, os.O_RDONLY, create=False, narrow=narrow)
         except FileNotFoundError:
             return {}, []
         with os.fdopen(fd, "rb") as f:
@@ -222,11 +223,11 @@ class Spill:
         with self._locked():
             return self._read()[1]
 
-    def info(self) -> tuple[dict[str, Any], list[Row]]:
+    def peek(self) -> tuple[dict[str, Any], list[Row]]:
         """The header (where the rows were meant to go; {} in files of older versions) and
-        the rows."""
-        with self._locked():
-            return self._read()
+        the rows, read without a lock and without changing anything (``hilt sheets
+        status``)."""
+        return self._read(narrow=False)
 
     def remove(self, ids: Collection[str]) -> None:
         """Drop the rows with these ids (uploaded); rows other writers added stay."""

@@ -417,7 +417,7 @@ class Uploader:
             waiting += len(self.spill.load())
         log.warning(
             "HILT is closing while Google Sheet %r does not take rows (%s): %d rows wait in "
-            "%s; retrying for up to %.0f s more",
+            "%s, and stay there if the program ends first; retrying for up to %.0f s",
             self.settings.sheet_id,
             why.rstrip(".") or "unreachable",
             waiting,
