@@ -23,7 +23,7 @@ FAST: dict[str, Any] = {
     "retry_base": 0.01,
     "max_backoff": 0.2,
     "flush_timeout": 10,
-    "close_timeout": 3,
+    "close_timeout": 1,
     "header_ttl": 60,
 }
 

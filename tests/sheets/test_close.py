@@ -129,11 +129,12 @@ def test_close_sends_from_memory_when_the_disk_is_full(sheet: Any, tmp_path: Pat
 def test_rows_are_on_disk_while_close_retries(sheet: Any, make_prompt: Any) -> None:
     # The caller of close may wait less than the backend tries (the core's exit bound, a
     # close(timeout=...)): the rows must not be in memory only while it retries.
-    session = sheet.instrument(retry_base=0.5, max_backoff=1, close_timeout=4)
+    session = sheet.instrument(retry_base=2, max_backoff=4, close_timeout=6)
     sheet.g.outage(True)
     events = [make_prompt(f"q{i}") for i in range(20)]
     for e in events:
         session.append(e)
+    _wait_for(lambda: len(sheet.appends()) == 1)  # tried once; now in a 2-3 s pause
     assert session.close(timeout=0.8) is False  # gave up waiting; the backend goes on
     assert [r["event_id"] for r in sheet.spilled()] == [e.event_id for e in events]
     sheet.g.outage(False)

@@ -541,7 +541,7 @@ class Uploader:
         ambiguous = False
         while True:
             if write and not self._wait_until(self._next_write_at):
-                self._spill_all()
+                self._stop_waiting()
                 return False
             started = time.monotonic()
             try:
@@ -564,8 +564,7 @@ class Uploader:
                     if self._inflight:
                         # Rows must not wait in memory during a pause while closing: an exit
                         # that cannot wait would lose them. The next pass replays them.
-                        self._spill_all()
-                        self._again = True
+                        self._hand_over_to_close()
                         return False
                 # While down, one request is the probe; the pause between probes grows.
                 elif kind == "permanent" or attempt >= (
@@ -577,7 +576,10 @@ class Uploader:
                 self.stats["retries"] += 1
                 log.debug("HILT Sheets request failed (%r); retry in %.2fs", exc, delay)
                 if not self._wait_until(time.monotonic() + delay):
-                    self._fail(exc, probe_in=delay)
+                    if self._closing_now():
+                        self._hand_over_to_close()
+                    else:
+                        self._fail(exc, probe_in=delay)
                     return False
 
     def _backoff(self, attempt: int) -> float:
@@ -587,14 +589,38 @@ class Uploader:
         base = min(s.retry_base * 2.0**attempt, s.max_backoff)
         return base + random.uniform(0, min(1.0, s.retry_base))
 
+    def _closing_now(self) -> bool:
+        """A close began while this pass was under way: it must write the rows to disk
+        before anything waits (see :meth:`_begin_close`)."""
+        return self._stopping and not self._close_began and not self._abandoned
+
+    def _hand_over_to_close(self) -> None:
+        # The batch on the wire may have landed: to the file, checked at replay. Rows still
+        # in the buffer are left to the close, which writes them as never sent.
+        with self._cond:
+            rows = self._inflight
+            self._inflight = []
+            self._settled += len(rows)
+            self._spill_rows(rows)
+        self._again = True
+
+    def _stop_waiting(self) -> None:
+        if self._closing_now():
+            self._hand_over_to_close()
+        else:
+            self._spill_all()
+
     def _wait_until(self, when: float) -> bool:
         """Sleep until ``when`` (serving reads meanwhile); False if a flush or close
-        deadline comes first, the buffer overflows, or the session was abandoned."""
+        deadline comes first, a close begins, the buffer overflows, or the session was
+        abandoned."""
         while True:
             with self._cond:
                 now = time.monotonic()
                 if self._abandoned or len(self._buffer) > self.settings.max_buffer_rows:
                     return False
+                if self._closing_now() and (self._inflight or self._buffer):
+                    return False  # rows in memory: the close writes them to disk first
                 if self._stopping:
                     when = min(when, self._last_try)  # a close cuts long pauses short
                 if now >= when:
