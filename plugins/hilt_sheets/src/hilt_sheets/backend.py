@@ -78,10 +78,10 @@ class SheetsBackend:
             # One bad event costs that event only: the batch goes on, and this says which.
             self.uploader.count("repaired", repairs.events)
             log.warning(
-                "HILT repaired %s on the way to Google Sheet %r; the other events of the "
-                "batch are written as they are",
-                repairs.describe(),
+                "HILT repaired events on their way to Google Sheet %r: %s. The other events "
+                "of the batch are written as they are.",
                 s.sheet_id,
+                repairs.describe(),
             )
         self.uploader.put(rows)
 
