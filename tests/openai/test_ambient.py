@@ -51,7 +51,7 @@ def test_the_framework_context_is_stamped_and_the_call_claimed(
     finally:
         RUN.reset(token)
     ask(client, "outside")
-    (p1, c1), (p2, c2) = hi.calls()
+    (p1, c1), (p2, _) = hi.calls()
     assert p1["session_id"] == c1["session_id"] == "thread-42"
     assert p1["extensions"]["node"] == c1["extensions"]["node"] == "agent"
     assert "node" not in p2["extensions"]
