@@ -6,8 +6,9 @@ million-event log must take seconds.
 
 A *call* is an event that carries the outcome of an LLM request: a ``completion``, or a
 ``system`` event that reports an error (``error_code`` / ``error_type`` or a status code
-other than 200). Tokens and cost are summed over calls; latency percentiles are over the
-calls that measured one.
+other than 200). ``run`` and ``step`` events (format 1.1: a LangGraph run and its nodes)
+are never calls, whatever they carry. Tokens and cost are summed over calls; latency
+percentiles are over the calls that measured one.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from hilt_core import CAPTURE_MODES, ConfigError, Registry
 
 TEXT = "Email me at jane.doe@example.com"
 HEAD = {
-    "hilt_version": "1.0",
+    "hilt_version": "1.1",
     "event_id": FIXED_ID,
     "timestamp": FIXED_TIME,
     "session_id": "conv_0123456789ab",

@@ -16,7 +16,7 @@ import attrs
 from hilt_core.errors import ValidationError
 from hilt_core.ids import new_event_id
 
-HILT_VERSION = "1.0"
+HILT_VERSION = "1.1"  # 1.1 added the actions run and step; 1.0 lines read the same
 _ZERO = timedelta(0)
 
 ACTIONS = frozenset(
@@ -29,6 +29,9 @@ ACTIONS = frozenset(
         "tool_result",
         "system",
         "feedback",
+        # Since 1.1: a framework's run (a LangGraph graph, a chain) and one step of it.
+        "run",
+        "step",
     }
 )
 ACTOR_TYPES = frozenset({"human", "agent", "tool", "system"})
