@@ -86,6 +86,15 @@ def _outcome(error: BaseException) -> str:
     return "error"
 
 
+def _interrupt_text(error: BaseException) -> str | None:
+    """What a LangGraph interrupt asks: the values of its ``Interrupt`` objects."""
+    found = error.args[0] if error.args else None
+    if isinstance(found, (list, tuple)):
+        values = [getattr(i, "value", i) for i in found]
+        return readable.text_of(values[0] if len(values) == 1 else values)
+    return readable.text_of(found) if found is not None else None
+
+
 def _message(error: BaseException) -> str:
     return str(getattr(error, "message", None) or str(error) or type(error).__name__)
 
@@ -242,9 +251,16 @@ class HiltHandler(BaseCallbackHandler):
 
     def _failure(self, run: Run, error: BaseException, ext: dict[str, Any]) -> str | None:
         """Fill ``ext`` with how ``run`` ended; return the error's message when this is the
-        event that records the failure (the first one to see it)."""
+        event that records the failure (the first one to see it), or what an interrupt
+        asks."""
         outcome = _outcome(error)
         ext["outcome"] = outcome
+        if outcome == "interrupted":
+            asked = _interrupt_text(error)
+            with run.root.lock:
+                run.root.interrupted = True
+                run.root.interrupt = asked
+            return asked
         if outcome != "error" or run.root.was_recorded(error):
             return None
         run.root.mark_recorded(error)
@@ -296,9 +312,11 @@ class HiltHandler(BaseCallbackHandler):
             return
         try:
             ext = dict(run.ext)
-            if isinstance(outputs, Mapping) and outputs.get("__interrupt__"):
+            text: str | None
+            if run.kind == "root" and run.root.interrupted:
+                # A node called interrupt(): the graph ends normally, waiting for an answer.
                 ext["outcome"] = "interrupted"
-                text = readable.text_of(outputs["__interrupt__"])
+                text = run.root.interrupt
             else:
                 ext["outcome"] = "ok"
                 text = readable.text_of(outputs)

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 class Root:
     """A top-level run (a graph, a chain; a tool, retriever or model called alone)."""
 
-    __slots__ = ("conversation", "ext", "lock", "recorded", "session", "steps")
+    __slots__ = (
+        "conversation",
+        "ext",
+        "interrupt",
+        "interrupted",
+        "lock",
+        "recorded",
+        "session",
+        "steps",
+    )
 
     def __init__(self, session: Session, conversation: str, ext: dict[str, Any]) -> None:
         self.session = session
@@ -34,6 +43,8 @@ class Root:
         self.ext = ext  # {"run_id", "graph"} for a graph or chain; {} otherwise
         self.recorded: list[BaseException] = []  # failures already written
         self.steps = 0
+        self.interrupted = False  # a node called LangGraph's interrupt()
+        self.interrupt: str | None = None  # what it asked
         self.lock = threading.Lock()
 
     def was_recorded(self, error: BaseException) -> bool:
@@ -129,6 +140,16 @@ class ModelRun(Run):
             self.sdks.append(sdk)
 
     def raised_by_sdk(self, error: BaseException) -> bool:
-        """Whether ``error`` came from a captured SDK (so its provider recorded it)."""
-        module = type(error).__module__
-        return any(module == sdk or module.startswith(sdk + ".") for sdk in self.sdks)
+        """Whether ``error`` came from a captured SDK, so that its provider recorded it:
+        an exception of the SDK, a subclass of one (langchain-openai raises its own
+        subclass of ``openai.RateLimitError``), or one raised from one."""
+        seen: BaseException | None = error
+        for _ in range(8):  # a cause chain, not a cycle
+            if seen is None:
+                return False
+            for cls in type(seen).__mro__:
+                module = cls.__module__
+                if any(module == sdk or module.startswith(sdk + ".") for sdk in self.sdks):
+                    return True
+            seen = seen.__cause__ or seen.__context__
+        return False
