@@ -19,8 +19,8 @@ pytest.importorskip("langchain_core")
 pytest.importorskip("langgraph")
 pytest.importorskip("langchain_openai")
 
-import hilt  # noqa: E402
-from hilt_openai.testing import FakeOpenAI  # noqa: E402
+import hilt
+from hilt_openai.testing import FakeOpenAI
 
 
 class Harness:

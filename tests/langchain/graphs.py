@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Annotated, Any
 

@@ -41,7 +41,7 @@ def test_a_run_reads_as_a_conversation(srv: FakeOpenAI, hi: Harness) -> None:
     run_twice(srv)
     events = hi.events()
     assert {e["session_id"] for e in events} == {"thread-42"}
-    first = [e for e in events if e["action"] in ("run",)][0]["extensions"]["run_id"]
+    first = next(e for e in events if e["action"] in ("run",))["extensions"]["run_id"]
     one = [e for e in events if e["extensions"].get("run_id") == first]
     assert [(e["action"], e["actor"]["id"], ext(e, "node", "step")) for e in one] == [
         ("prompt", "user", {"node": "agent", "step": 1}),
@@ -63,7 +63,8 @@ def test_a_run_reads_as_a_conversation(srv: FakeOpenAI, hi: Harness) -> None:
     }
     assert ext(run, "outcome", "steps") == {"outcome": "ok", "steps": 3}
     assert run["metrics"]["latency_ms"] > 0
-    assert "tokens" not in run["metrics"] and "cost_usd" not in run["metrics"]
+    assert "tokens" not in run["metrics"]
+    assert "cost_usd" not in run["metrics"]
     call, result = one[3], one[4]
     assert call["content"] == {"text": '{"city":"x"}'}
     assert ext(call, "tool_name", "tool_call_id") == {
@@ -169,7 +170,8 @@ def test_without_any_id_a_run_is_one_conversation_named_by_its_opening(
     runs = hi.of("run")
     ids = [r["session_id"] for r in runs]
     assert ids[0] == ids[1] != ids[2]
-    assert ids[0].startswith("conv_") and len(ids[0]) == 17
+    assert ids[0].startswith("conv_")
+    assert len(ids[0]) == 17
     for run in runs:
         mine = [
             e for e in hi.events() if e["extensions"].get("run_id") == run["extensions"]["run_id"]

@@ -1,0 +1,176 @@
+"""Plain LangChain: a prompt | model | parser chain, a model called alone, models no HILT
+provider covers (langchain-core's fakes, a custom chat model, a text LLM), a retriever and
+a tool called alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.language_models import FakeListChatModel, FakeListLLM
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+import hilt
+from hilt_openai.testing import FakeOpenAI
+
+from .conftest import Harness, ext
+from .graphs import EchoChat, Shelf, chat, lookup
+
+
+def prompt_chain() -> ChatPromptTemplate:
+    return ChatPromptTemplate.from_messages(
+        [("system", "You name one fact."), ("user", "A fact about {topic}")]
+    )
+
+
+def test_prompt_model_parser(srv: FakeOpenAI, hi: Harness) -> None:
+    chain = prompt_chain() | chat(srv) | StrOutputParser()
+    assert chain.invoke({"topic": "otters"}) == "Echo: A fact about otters"
+    prompt, completion, run = hi.events()
+    assert (prompt["action"], completion["action"], run["action"]) == (
+        "prompt",
+        "completion",
+        "run",
+    )
+    assert completion["extensions"]["api"] == "chat.completions"
+    assert run["actor"] == {"type": "agent", "id": "RunnableSequence"}
+    assert run["content"] == {"text": "Echo: A fact about otters", "input": "otters"}
+    assert ext(run, "graph", "outcome") == {"graph": "RunnableSequence", "outcome": "ok"}
+    assert "steps" not in run["extensions"]
+    run_id = run["extensions"]["run_id"]
+    assert prompt["extensions"]["run_id"] == completion["extensions"]["run_id"] == run_id
+    assert "node" not in prompt["extensions"]
+    # no thread id: the run's conversation is named by its input, its call shares it
+    assert prompt["session_id"] == completion["session_id"] == run["session_id"]
+    assert run["session_id"].startswith("conv_")
+
+
+def test_a_chain_without_the_provider(srv: FakeOpenAI, lc_only: Harness) -> None:
+    chain = prompt_chain() | chat(srv) | StrOutputParser()
+    chain.invoke({"topic": "otters"}, {"metadata": {"thread_id": "chat-1"}})
+    prompt, completion, run = lc_only.events()
+    assert prompt["content"] == {
+        "text": "A fact about otters",
+        "messages": [
+            {"role": "system", "text": "You name one fact."},
+            {"role": "user", "text": "A fact about otters"},
+        ],
+    }
+    assert completion["content"] == {"text": "Echo: A fact about otters"}
+    assert completion["extensions"]["api"] == "langchain.chat_model"
+    assert {e["session_id"] for e in (prompt, completion, run)} == {"chat-1"}
+
+
+def test_a_model_called_alone(srv: FakeOpenAI, hi: Harness) -> None:
+    model = chat(srv)
+    model.invoke("hello there")
+    asyncio.run(model.ainvoke("hello again"))
+    events = hi.events()
+    assert [e["action"] for e in events] == ["prompt", "completion"] * 2
+    assert {e["extensions"]["api"] for e in events} == {"chat.completions"}
+    assert not hi.of("run")  # a model call is not a run of a graph
+    assert "run_id" not in events[0]["extensions"]
+
+
+def test_a_model_called_alone_without_a_provider(h: Harness, srv: FakeOpenAI) -> None:
+    h.instrument(["langchain"])
+    chat(srv).invoke("hello there")
+    prompt, completion = h.events()
+    # the contract's own conversation rule, as the OpenAI provider would name it
+    h2 = Harness(h.path.with_name("direct.jsonl"))
+    h2.instrument(["openai"])
+    chat(srv).invoke("hello there")
+    direct_prompt, _ = h2.events()
+    assert prompt["session_id"] == direct_prompt["session_id"]
+    assert completion["extensions"]["reply_to"] == prompt["event_id"]
+
+
+def test_langchain_core_s_fake_models(hi: Harness) -> None:
+    chain = prompt_chain() | FakeListChatModel(responses=["Otters hold hands."]) | StrOutputParser()
+    assert chain.invoke({"topic": "otters"}) == "Otters hold hands."
+    FakeListLLM(responses=["a text answer"]).invoke("complete this")
+    chat_call, llm_call = hi.of("completion")
+    assert chat_call["content"] == {"text": "Otters hold hands."}
+    assert ext(chat_call, "provider", "api") == {
+        "provider": "fakelistchatmodel",
+        "api": "langchain.chat_model",
+    }
+    assert "tokens" not in chat_call.get("metrics", {})  # the fake reports no usage
+    assert llm_call["content"] == {"text": "a text answer"}
+    assert llm_call["extensions"]["api"] == "langchain.llm"
+    llm_prompt = hi.of("prompt")[-1]
+    assert llm_prompt["content"] == {"text": "complete this"}
+
+
+def test_a_custom_chat_model_streamed_and_async(hi: Harness) -> None:
+    model = EchoChat()
+    assert "".join(str(c.content) for c in model.stream("one two")) == "Echo: one two"
+
+    async def main() -> None:
+        async for _ in model.astream("three"):
+            pass
+        await model.ainvoke("four")
+
+    asyncio.run(main())
+    calls = hi.of("completion")
+    assert [c["content"]["text"] for c in calls] == ["Echo: one two", "Echo: three", "Echo: four"]
+    assert [c["extensions"]["stream"] for c in calls] == [True, True, False]
+    assert calls[0]["metrics"]["tokens"] == {"prompt": 2, "completion": 3, "total": 5}
+    assert [ext(c, "model", "request_model", "provider") for c in calls] == [
+        {"model": "echo-1", "request_model": "echo-1", "provider": "echo"}
+    ] * 3
+
+
+def test_a_retriever(hi: Harness) -> None:
+    shelf = Shelf(
+        docs=[
+            Document("Otters hold hands while sleeping.", metadata={"source": "a.txt"}),
+            Document("Owls turn their heads.", id="owl-1"),
+        ]
+    )
+    found = shelf.invoke("why do otters hold hands")
+    assert len(found) == 1
+    with pytest.raises(LookupError):
+        Shelf(docs=[], fail=True).invoke("anything")
+    ok, failed = hi.of("retrieval")
+    assert ok["actor"] == {"type": "tool", "id": "Shelf"}
+    assert ok["content"] == {
+        "text": "why do otters hold hands",
+        "documents": [
+            {"text": "Otters hold hands while sleeping.", "metadata": {"source": "a.txt"}}
+        ],
+    }
+    assert ext(ok, "documents", "outcome") == {"documents": 1, "outcome": "ok"}
+    assert failed["content"] == {"text": "anything", "error": "the shelf is locked"}
+    assert ext(failed, "error_type", "outcome") == {"error_type": "LookupError", "outcome": "error"}
+
+
+def test_a_retriever_in_a_chain(srv: FakeOpenAI, hi: Harness) -> None:
+    shelf = Shelf(docs=[Document("Otters hold hands.")])
+    chain = (
+        {"context": shelf, "topic": lambda x: x}
+        | ChatPromptTemplate.from_messages([("user", "{context} Tell me about {topic}")])
+        | chat(srv)
+        | StrOutputParser()
+    )
+    with hilt.conversation("kb-1"):
+        chain.invoke("otters")
+    retrieval, prompt, _completion, run = hi.events()
+    assert prompt["content"]["text"].endswith("Tell me about otters")
+    assert retrieval["action"] == "retrieval"
+    assert retrieval["extensions"]["run_id"] == run["extensions"]["run_id"]
+    assert {e["session_id"] for e in hi.events()} == {"kb-1"}
+    assert run["content"]["input"] == "otters"
+
+
+def test_a_tool_called_alone(hi: Harness) -> None:
+    assert lookup.invoke({"city": "Oslo"}) == "sunny in Oslo"
+    call, result = hi.events()
+    assert (call["action"], result["action"]) == ("tool_call", "tool_result")
+    assert call["actor"] == {"type": "agent", "id": "langchain"}
+    assert call["content"] == {"text": '{"city":"Oslo"}'}
+    assert result["content"] == {"text": "sunny in Oslo"}
+    assert result["extensions"]["reply_to"] == call["event_id"]
+    assert call["session_id"] == result["session_id"]
