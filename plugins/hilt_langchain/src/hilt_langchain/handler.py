@@ -660,11 +660,11 @@ class HiltHandler(BaseCallbackHandler):
         return call
 
     # -- the end of a session -------------------------------------------------------------
-    def finish_open(self, session: object) -> None:
-        """``session`` closes (``uninstrument()``, exit): write the steps and runs still open
-        in it as ``unfinished``, and forget every run of it."""
+    def finish_open(self, session: object | None = None) -> None:
+        """``session`` closes (or, with None, HILT is uninstrumented): write the steps and
+        runs still open in it as ``unfinished``, and forget every run of it."""
         for run in reversed(list(self.runs.values())):
-            if run.root.session is not session:
+            if session is not None and run.root.session is not session:
                 continue
             self.runs.pop(run.run_id, None)
             if isinstance(run, ModelRun):

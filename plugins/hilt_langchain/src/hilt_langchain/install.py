@@ -30,6 +30,7 @@ def install(recorder: Recorder) -> Callable[[], None]:
 
     def undo() -> None:
         handler.active = False
+        handler.finish_open()  # before instrument() closes the session they write to
         hooks = lc_context._configure_hooks
         for i, entry in enumerate(hooks):
             if entry[0] is var:

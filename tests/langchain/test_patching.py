@@ -1,0 +1,127 @@
+"""Registration and its undo: on by default, no ``callbacks=`` needed, the undo removes
+exactly what it added, runs still open when the session closes are written as
+unfinished, and a bug in HILT never reaches the application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tracers import context as lc_context
+
+import hilt
+from hilt_core.provider import ambient
+from hilt_core.registry import default_registry
+from hilt_openai.testing import FakeOpenAI
+
+from .conftest import Harness
+from .graphs import ask, chat, thread, weather_graph
+
+
+def test_on_by_default_when_langchain_core_is_installed(srv: FakeOpenAI, h: Harness) -> None:
+    reg = default_registry()
+    reg.load()
+    assert "langchain" in [name for name, _ in reg.default_providers()]
+    h.session = hilt.instrument(filepath=str(h.path))  # no providers=: the defaults
+    weather_graph(chat(srv)).invoke(ask("use tool"), thread("t-default"))
+    assert len(h.of("run")) == 1
+    assert {e["extensions"]["api"] for e in h.of("completion")} == {"chat.completions"}
+
+
+def test_the_undo_removes_exactly_what_it_added(srv: FakeOpenAI, h: Harness) -> None:
+    hooks_before = list(lc_context._configure_hooks)
+    sources_before = list(ambient.SOURCES)
+    h.instrument(["openai", "langchain"])
+    assert len(lc_context._configure_hooks) == len(hooks_before) + 1
+    assert len(ambient.SOURCES) == len(sources_before) + 1
+    h.instrument(["openai", "langchain"])  # again: replaces, never adds a second
+    assert len(lc_context._configure_hooks) == len(hooks_before) + 1
+    assert len(ambient.SOURCES) == len(sources_before) + 1
+    # someone else's hook, registered meanwhile, is theirs to keep
+    from contextvars import ContextVar
+
+    theirs: ContextVar[Any] = ContextVar("theirs", default=None)
+    lc_context.register_configure_hook(theirs, inheritable=True)
+    try:
+        hilt.uninstrument()
+        assert [e[0] for e in lc_context._configure_hooks] == [
+            *(e[0] for e in hooks_before),
+            theirs,
+        ]
+        assert sources_before == ambient.SOURCES
+    finally:
+        lc_context._configure_hooks.remove(
+            next(e for e in lc_context._configure_hooks if e[0] is theirs)
+        )
+    assert lc_context._configure_hooks == hooks_before
+
+
+def test_nothing_is_recorded_once_uninstrumented(srv: FakeOpenAI, hi: Harness) -> None:
+    graph = weather_graph(chat(srv))
+    graph.invoke(ask("use tool"), thread("t-1"))
+    hilt.uninstrument()
+    lines = hi.path.read_text().splitlines()
+    graph.invoke(ask("use tool"), thread("t-2"))
+    assert hi.path.read_text().splitlines() == lines
+
+
+def test_the_application_s_own_callbacks_still_run(srv: FakeOpenAI, hi: Harness) -> None:
+    seen: list[str] = []
+
+    class Mine(BaseCallbackHandler):
+        def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+            seen.append(kwargs.get("name") or "")
+
+    weather_graph(chat(srv)).invoke(ask("use tool"), {**thread("t-cb"), "callbacks": [Mine()]})
+    assert seen[0] == "LangGraph"
+    assert len(hi.of("run")) == 1
+    assert len(hi.of("step")) == 3
+
+
+def test_a_run_open_when_the_session_closes_is_written_unfinished(
+    srv: FakeOpenAI, hi: Harness
+) -> None:
+    graph = weather_graph(chat(srv))
+    stream = graph.stream(ask("use tool"), thread("t-open"))
+    assert "agent" in next(stream)
+    hilt.uninstrument()
+    events = hi.events()
+    assert [(e["action"], e["extensions"].get("outcome")) for e in events[-2:]] == [
+        ("step", "ok"),
+        ("run", "unfinished"),
+    ]
+    rest = list(stream)  # the application carries on, unaffected
+    assert [next(iter(u)) for u in rest] == ["tools", "answer"]
+    assert hi.events() == events
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this object")
+
+    __repr__ = __str__
+
+
+def test_a_bug_in_hilt_never_reaches_the_application(
+    hi: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    weird = Unprintable()
+    chain = RunnableLambda(lambda x: x) | RunnableLambda(lambda x: weird)
+    with pytest.raises(RuntimeError, match="no text"):  # HILT_STRICT: HILT's bugs raise
+        chain.invoke("hello")
+    monkeypatch.setenv("HILT_STRICT", "0")
+    hi.instrument(["openai", "langchain"])  # the handler reads the mode when made
+    with caplog.at_level(logging.ERROR, logger="hilt"):
+        assert chain.invoke("hello") is weird
+    assert "HILT could not record a LangChain run" in caplog.text
+
+
+def test_nothing_on_stdout(
+    srv: FakeOpenAI, hi: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weather_graph(chat(srv)).invoke(ask("use tool"), thread("t-quiet"))
+    assert hi.of("run")
+    assert capsys.readouterr().out == ""
