@@ -174,3 +174,34 @@ def test_a_tool_called_alone(hi: Harness) -> None:
     assert result["content"] == {"text": "sunny in Oslo"}
     assert result["extensions"]["reply_to"] == call["event_id"]
     assert call["session_id"] == result["session_id"]
+
+
+# langchain-openai's own warning when it combines the usage of several generations
+@pytest.mark.filterwarnings("ignore:Unexpected type for token usage")
+def test_generate_with_several_prompts(srv: FakeOpenAI, hi: Harness) -> None:
+    """LangChain starts every run of a generate() call before calling the model: each is
+    still claimed by the provider's record of its call, none recorded twice."""
+    from langchain_core.messages import HumanMessage
+
+    model = chat(srv)
+    model.generate([[HumanMessage("first")], [HumanMessage("second")]])
+    asyncio.run(model.agenerate([[HumanMessage("third")], [HumanMessage("fourth")]]))
+    calls = hi.of("completion")
+    assert len(calls) == len(srv.requests) == 4
+    assert {c["extensions"]["api"] for c in calls} == {"chat.completions"}
+    assert sorted(c["content"]["text"] for c in calls) == [
+        "Echo: first",
+        "Echo: fourth",
+        "Echo: second",
+        "Echo: third",
+    ]
+
+
+def test_a_text_llm_batch_in_one_request(srv: FakeOpenAI, hi: Harness) -> None:
+    from langchain_openai import OpenAI
+
+    llm = OpenAI(model="gpt-3.5-turbo-instruct", base_url=srv.base_url, api_key="t", max_retries=0)
+    assert len(llm.batch(["one", "two"])) == 2
+    assert len(srv.requests) == 1  # langchain-openai sends both prompts at once
+    (call,) = hi.of("completion")
+    assert call["extensions"]["api"] == "completions"

@@ -590,6 +590,18 @@ class HiltHandler(BaseCallbackHandler):
             request_model=str(request_model) if request_model else None,
             messages=messages,
         )
+        size = kwargs.get("batch_size")
+        if isinstance(size, int) and size > 1:
+            before = _MODEL.get()
+            if (
+                before is not None
+                and before.open
+                and before.parent_id == parent_run_id
+                and len(before.batch) < size
+            ):
+                before.batch.append(run)
+                run.batch = before.batch
+        run.parent_id = parent_run_id
         self._open(run)
         _MODEL.set(run)
 

@@ -91,9 +91,11 @@ class ModelRun(Run):
 
     __slots__ = (
         "api",
+        "batch",
         "endpoint",
         "messages",
         "open",
+        "parent_id",
         "provider",
         "request_model",
         "sdks",
@@ -122,7 +124,12 @@ class ModelRun(Run):
         self.request_model = request_model
         self.messages = messages
         self.sdks: list[str] = []  # SDKs whose provider plugin recorded this run's calls
+        # The runs of one generate() call with several prompts (LangChain starts them all,
+        # then calls the model: once per prompt, or once for all of them): a provider's
+        # claim is the whole batch's.
+        self.batch: list[ModelRun] = [self]
         self.open = True
+        self.parent_id: UUID | None = None
         self.t_first = 0.0
 
     @property
@@ -136,8 +143,9 @@ class ModelRun(Run):
         if isinstance(call.adapter, LangChainAdapter):
             return  # the LangChain layer's own record of this run
         sdk = str(getattr(call.adapter, "sdk", None) or call.adapter.name)
-        if sdk not in self.sdks:
-            self.sdks.append(sdk)
+        for run in self.batch:
+            if sdk not in run.sdks:
+                run.sdks.append(sdk)
 
     def raised_by_sdk(self, error: BaseException) -> bool:
         """Whether ``error`` came from a captured SDK, so that its provider recorded it:
