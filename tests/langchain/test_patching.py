@@ -125,3 +125,19 @@ def test_nothing_on_stdout(
     weather_graph(chat(srv)).invoke(ask("use tool"), thread("t-quiet"))
     assert hi.of("run")
     assert capsys.readouterr().out == ""
+
+
+def test_without_langchain_core_the_error_says_what_to_install(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['langchain_core'] = None\n"
+        "import hilt\n"
+        "try:\n"
+        f"    hilt.instrument(filepath={str(tmp_path / 'x.jsonl')!r}, providers=['langchain'])\n"
+        "except hilt.ConfigError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "pip install 'hilt-langchain[langchain]'" in out.stdout

@@ -405,6 +405,9 @@ class HiltHandler(BaseCallbackHandler):
         if run is None:
             return
         try:
+            if run.tool_call_id is None:  # early langchain-core 1.x: only in the ToolMessage
+                call_id = getattr(output, "tool_call_id", None)
+                run.tool_call_id = call_id if isinstance(call_id, str) else None
             ext = self._tool_ext(run)
             ext["reply_to"] = run.opened
             ext["outcome"] = "ok"
