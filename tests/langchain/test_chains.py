@@ -16,7 +16,7 @@ import hilt
 from hilt_openai.testing import FakeOpenAI
 
 from .conftest import Harness, ext
-from .graphs import EchoChat, Shelf, chat, lookup
+from .graphs import EchoChat, Shelf, chat, lookup, thread
 
 
 def prompt_chain() -> ChatPromptTemplate:
@@ -205,3 +205,30 @@ def test_a_text_llm_batch_in_one_request(srv: FakeOpenAI, hi: Harness) -> None:
     assert len(srv.requests) == 1  # langchain-openai sends both prompts at once
     (call,) = hi.of("completion")
     assert call["extensions"]["api"] == "completions"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # moved to langchain.agents in 1.x
+def test_a_prebuilt_agent(hi: Harness) -> None:
+    import warnings
+
+    from langgraph.prebuilt import create_react_agent
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        agent = create_react_agent(EchoChat(tool_first=True), [lookup])
+    result = agent.invoke({"messages": [("user", "weather in Oslo?")]}, thread("t-agent"))
+    assert result["messages"][-1].content == "Echo: sunny in Oslo"
+    assert [(e["action"], e["extensions"].get("node")) for e in hi.events()] == [
+        ("prompt", "agent"),
+        ("completion", "agent"),
+        ("step", "agent"),
+        ("tool_call", "tools"),
+        ("tool_result", "tools"),
+        ("step", "tools"),
+        ("prompt", "agent"),
+        ("completion", "agent"),
+        ("step", "agent"),
+        ("run", None),
+    ]
+    assert {e["session_id"] for e in hi.events()} == {"t-agent"}
+    assert hi.of("run")[0]["content"]["text"] == "Echo: sunny in Oslo"

@@ -178,15 +178,22 @@ class HiltHandler(BaseCallbackHandler):
         metadata: Mapping[str, Any] | None,
         value: Any,
         ext: dict[str, Any],
+        messages: Sequence[BaseMessage] | None = None,
     ) -> Root | None:
-        """A new top-level run, in the session in effect now (None when HILT is off)."""
+        """A new top-level run, in the session in effect now (None when HILT is off).
+        ``messages``: those of ``value``, when the caller has them already."""
         session = self.recorder.session()
         if session is None or session.closed:
             return None
-        return Root(session, self._conversation(session, name, metadata, value), ext)
+        return Root(session, self._conversation(session, name, metadata, value, messages), ext)
 
     def _conversation(
-        self, session: Session, name: str, metadata: Mapping[str, Any] | None, value: Any
+        self,
+        session: Session,
+        name: str,
+        metadata: Mapping[str, Any] | None,
+        value: Any,
+        messages: Sequence[BaseMessage] | None,
     ) -> str:
         """The conversation id of a run: the application's (``hilt.conversation``), the
         ``thread_id`` (then ``session_id``, ``conversation_id``) of its metadata, else the
@@ -200,7 +207,8 @@ class HiltHandler(BaseCallbackHandler):
             if value_ is not None and value_ != "":
                 return str(value_)
         key_ = session.conversation_key
-        messages = readable.messages_in(value)
+        if messages is None:
+            messages = readable.messages_in(value)
         if messages:
             return opening_id(*readable.opening(messages), key_)
         return digest(("langchain", name, readable.text_of(value) or ""), key_)
@@ -287,9 +295,11 @@ class HiltHandler(BaseCallbackHandler):
             ext: dict[str, Any]
             if parent is None:
                 ext = {"run_id": str(run_id), "graph": name}
-                root = self._root(run_id, name, metadata, inputs, ext)
+                messages = readable.messages_in(inputs) or []
+                root = self._root(run_id, name, metadata, inputs, ext, messages)
                 if root is not None:
-                    self._open(Run("root", run_id, root, name, ext, readable.input_text(inputs)))
+                    text = readable.input_text(inputs, messages)
+                    self._open(Run("root", run_id, root, name, ext, text))
                 return
             if _is_node(name, tags, metadata):
                 assert metadata is not None
@@ -575,7 +585,7 @@ class HiltHandler(BaseCallbackHandler):
         if parent is not None:
             root, ext = parent.root, parent.ext
         else:
-            found = self._root(run_id, name, meta, messages, {})
+            found = self._root(run_id, name, meta, messages, {}, messages or [])
             if found is None:
                 return
             root, ext = found, {}

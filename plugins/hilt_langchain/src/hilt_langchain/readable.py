@@ -191,10 +191,12 @@ def text_of(value: Any) -> str | None:
     return as_json(value)
 
 
-def input_text(value: Any) -> str | None:
+def input_text(value: Any, messages: Sequence[BaseMessage] | None = None) -> str | None:
     """A run's input: the text of the new turn (the last user message after the last
-    assistant message), else the readable text of the value."""
-    messages = messages_in(value)
+    assistant message), else the readable text of the value. ``messages``: those of
+    ``value``, when the caller has them already."""
+    if messages is None:
+        messages = messages_in(value)
     if messages:
         turn = new_turn(messages)
         for m in reversed(turn):
