@@ -20,6 +20,7 @@ from hilt_core import ConfigError, Recorder, hookimpl
 
 HILT_SDK = "langchain_core"  # instrument() without providers= patches it when installed
 HILT_DEFAULT = True
+HILT_OPTIONS: dict[str, str] = {}  # none: a misspelt option stays an error
 HILT_EXTENSION_KEYS = {
     "run_id": "The LangChain run id of the top-level run (a LangGraph graph invocation, a "
     "chain) the event belongs to: on its run and step events, its tool and retrieval "
