@@ -166,3 +166,17 @@ def test_parallel_nodes_of_one_run(srv: FakeOpenAI, hi: Harness) -> None:
         ("middle", "Echo: say middle"),
     }
     assert {c["extensions"]["step"] for c in calls} == {1}
+
+
+def test_astream_events(srv: FakeOpenAI, hi: Harness) -> None:
+    graph = weather_graph(chat(srv))
+
+    async def main() -> list[str]:
+        kinds = []
+        async for event in graph.astream_events(ask("use tool e"), thread("t-e"), version="v2"):
+            kinds.append(event["event"])
+        return kinds
+
+    kinds = asyncio.run(main())
+    assert "on_chat_model_end" in kinds
+    check_one_run(by_thread(hi)["t-e"], "e", "chat.completions")

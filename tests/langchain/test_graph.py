@@ -237,3 +237,32 @@ def test_capture_modes_keep_the_run_s_context(srv: FakeOpenAI, h: Harness, mode:
                 v.startswith("sha256:") for v in e.get("content", {}).values() if isinstance(v, str)
             )
     assert h.of("tool_result")[0]["extensions"]["tool_name"] == "lookup"
+
+
+def test_an_sdk_called_by_a_tool_carries_the_node(srv: FakeOpenAI, hi: Harness) -> None:
+    """A tool (or a node) that calls the OpenAI SDK itself: the provider's events carry the
+    run's context and conversation, and nothing claims them (no model run is open)."""
+    import openai
+    from langchain_core.tools import tool
+
+    client = openai.OpenAI(base_url=srv.base_url, api_key="test", max_retries=0)
+
+    @tool
+    def summarize(city: str) -> str:
+        """Summarize the weather with a model."""
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"weather {city}"}]
+        )
+        return reply.choices[0].message.content or ""
+
+    weather_graph(chat(srv), tools=[summarize]).invoke(ask("use tool"), thread("t-inner"))
+    inner = [e for e in hi.of("completion") if e["extensions"]["model"] == "gpt-4o-mini"]
+    assert len(inner) == 1
+    assert inner[0]["session_id"] == "t-inner"
+    assert ext(inner[0], "node", "step", "graph") == {
+        "node": "tools",
+        "step": 2,
+        "graph": "LangGraph",
+    }
+    assert len(hi.of("completion")) == len(srv.requests) == 3
+    client.close()

@@ -22,8 +22,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from time import perf_counter
+from time import perf_counter, time
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -243,19 +244,27 @@ class HiltHandler(BaseCallbackHandler):
                 action,
             )
             return
-        metrics = Metrics.trusted(None, latency, {}) if latency is not None else None
-        event = Event.trusted(
-            root.conversation,
-            actor,
-            action,
-            content_of(content) if content is not None else None,
-            metrics,
-            ext,
-            datetime.now(UTC),
-            event_id or format_event_id(new_event_key()),
-        )
+        # Built on the writer thread, as a provider's events are: the application's thread
+        # keeps plain values and the time only.
+        conversation = root.conversation
+        wall = time()
+        key = new_event_key() if event_id is None else 0
+
+        def build() -> Event:
+            metrics = Metrics.trusted(None, latency, {}) if latency is not None else None
+            return Event.trusted(
+                conversation,
+                actor,
+                action,
+                content_of(content) if content is not None else None,
+                metrics,
+                ext,
+                datetime.fromtimestamp(wall, UTC),
+                event_id or format_event_id(key),
+            )
+
         with contextlib.suppress(SessionError):  # closed meanwhile by another thread
-            session.append(event)
+            session.defer(build)
 
     def _failure(self, run: Run, error: BaseException, ext: dict[str, Any]) -> str | None:
         """Fill ``ext`` with how ``run`` ended; return the error's message when this is the
@@ -599,7 +608,7 @@ class HiltHandler(BaseCallbackHandler):
             ext,
             api=api,
             provider=str(provider),
-            endpoint=_endpoint(serialized, params),
+            where=(serialized, params),
             request_model=str(request_model) if request_model else None,
             messages=messages,
         )
@@ -674,7 +683,7 @@ class HiltHandler(BaseCallbackHandler):
             request_body(run.request_model, run.messages),
             session,
             self.recorder,
-            (run.provider, run.endpoint),
+            (run.provider, _endpoint(*run.where)),
             request_model=run.request_model,
         )
         call.wall0, call.t0 = run.wall0, run.t0  # it began when the model run began
@@ -728,9 +737,8 @@ def _drop_empty_endpoint(event: Event) -> None:
 
 
 def _endpoint(serialized: Mapping[str, Any] | None, params: Mapping[str, Any]) -> str:
-    """Host (and port) of the model's base URL, when LangChain hands it over."""
-    from urllib.parse import urlsplit
-
+    """Host (and port) of the model's base URL, when LangChain hands it over (read only
+    for the calls the LangChain layer records)."""
     kwargs = (serialized or {}).get("kwargs") or {}
     for source in (params, kwargs):
         for key in ("base_url", "openai_api_base", "api_base", "anthropic_api_url", "endpoint"):

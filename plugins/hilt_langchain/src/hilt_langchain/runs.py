@@ -11,7 +11,7 @@ failure passing up through a node and the graph is recorded once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -92,7 +92,6 @@ class ModelRun(Run):
     __slots__ = (
         "api",
         "batch",
-        "endpoint",
         "messages",
         "open",
         "parent_id",
@@ -101,6 +100,7 @@ class ModelRun(Run):
         "sdks",
         "t_first",
         "wall0",
+        "where",
     )
 
     def __init__(
@@ -112,7 +112,7 @@ class ModelRun(Run):
         *,
         api: str,
         provider: str,
-        endpoint: str,
+        where: tuple[Mapping[str, Any] | None, Mapping[str, Any]],
         request_model: str | None,
         messages: Sequence[BaseMessage] | None,
     ) -> None:
@@ -120,7 +120,7 @@ class ModelRun(Run):
         self.wall0 = time()
         self.api = api
         self.provider = provider
-        self.endpoint = endpoint
+        self.where = where  # (serialized, invocation params): where the model is
         self.request_model = request_model
         self.messages = messages
         self.sdks: list[str] = []  # SDKs whose provider plugin recorded this run's calls
