@@ -141,3 +141,42 @@ def test_without_langchain_core_the_error_says_what_to_install(tmp_path: Any) ->
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "pip install 'hilt-langchain[langchain]'" in out.stdout
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_finished_run_leaves_nothing_behind(hi: Harness) -> None:
+    import gc
+    import weakref
+
+    from langgraph.graph import END, START, StateGraph
+
+    from hilt_langchain.handler import _MODEL
+
+    from .graphs import EchoChat, State
+
+    (source,) = [s for s in ambient.SOURCES if getattr(s, "__self__", None) is not None]
+    handler = source.__self__  # type: ignore[attr-defined]
+    model = EchoChat()
+
+    def ask_then_fail(state: Any) -> dict[str, Any]:
+        model.invoke(state["messages"])
+        raise Boom("after the model")
+
+    g = StateGraph(State)
+    g.add_node("n", ask_then_fail)
+    g.add_edge(START, "n")
+    g.add_edge("n", END)
+    seen: list[weakref.ref[BaseException]] = []
+    try:
+        g.compile().invoke({"messages": [("user", "hi")]}, thread("t-gone"))
+    except Boom as exc:
+        seen.append(weakref.ref(exc))
+    model.invoke("called here, in this context")
+    gc.collect()
+    assert handler.runs == {}
+    assert _MODEL.get() is None  # the model run it started is not held by this context
+    assert seen[0]() is None  # HILT keeps no failure once its run is over
+    assert [e["extensions"].get("error_type") for e in hi.of("step")] == ["Boom"]

@@ -361,6 +361,7 @@ class HiltHandler(BaseCallbackHandler):
                 root.steps += 1
             self._write(root, _actor("agent", run.name), "step", content, ext, run.latency())
             return
+        root.recorded.clear()  # the run is over: let its exceptions (and their frames) go
         if root.steps:
             ext["steps"] = root.steps
         if run.text is not None:
@@ -636,8 +637,9 @@ class HiltHandler(BaseCallbackHandler):
         run = self.runs.pop(run_id, None)
         if not isinstance(run, ModelRun):
             return
-        run.open = False
+        _close(run)
         if run.claimed:
+            run.messages = None
             return  # the provider plugin's events are the record of this call
         try:
             call = self._call(run)
@@ -657,7 +659,7 @@ class HiltHandler(BaseCallbackHandler):
         run = self.runs.pop(run_id, None)
         if not isinstance(run, ModelRun):
             return
-        run.open = False
+        _close(run)
         try:
             if run.claimed and run.raised_by_sdk(error):
                 run.root.mark_recorded(error)  # the provider wrote the error event
@@ -677,10 +679,12 @@ class HiltHandler(BaseCallbackHandler):
         session = run.root.session
         if session.closed:
             return None
+        body = request_body(run.request_model, run.messages)
+        run.messages = None
         call = _LangChainCall(
             adapter_for(run.provider),
             run.api,
-            request_body(run.request_model, run.messages),
+            body,
             session,
             self.recorder,
             (run.provider, _endpoint(*run.where)),
@@ -710,6 +714,14 @@ class HiltHandler(BaseCallbackHandler):
                     self._end_chain(run, ext, None)
                 except Exception:
                     internal_error("record an unfinished LangChain run")
+
+
+def _close(run: ModelRun) -> None:
+    """A model run ended: no SDK call may claim it any more, and this context stops
+    holding it (its messages, its root) when it is the one that started it."""
+    run.open = False
+    if _MODEL.get() is run:
+        _MODEL.set(None)
 
 
 class _LangChainCall(Call):
