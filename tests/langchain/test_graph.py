@@ -266,3 +266,10 @@ def test_an_sdk_called_by_a_tool_carries_the_node(srv: FakeOpenAI, hi: Harness) 
     }
     assert len(hi.of("completion")) == len(srv.requests) == 3
     client.close()
+
+
+def test_a_node_that_adds_nothing_has_no_content(srv: FakeOpenAI, hi: Harness) -> None:
+    run_twice(srv)  # the second time, the agent asks for no tool: the tool node adds nothing
+    quiet = [s for s in hi.of("step") if s["extensions"]["node"] == "tools"][1]
+    assert "content" not in quiet
+    assert quiet["extensions"]["outcome"] == "ok"

@@ -339,7 +339,7 @@ class HiltHandler(BaseCallbackHandler):
             else:
                 ext["outcome"] = "ok"
                 text = readable.text_of(outputs)
-            self._end_chain(run, ext, {"text": text})
+            self._end_chain(run, ext, {"text": text} if text is not None else None)
         except Exception:
             internal_error("record a LangChain run")
 
