@@ -232,3 +232,34 @@ def test_a_prebuilt_agent(hi: Harness) -> None:
     ]
     assert {e["session_id"] for e in hi.events()} == {"t-agent"}
     assert hi.of("run")[0]["content"]["text"] == "Echo: sunny in Oslo"
+
+
+def test_every_line_written_is_a_valid_event(
+    srv: FakeOpenAI, hi: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jsonschema")
+    from hilt.cli import main
+
+    from .graphs import ask, broken, weather_graph
+
+    Shelf(docs=[Document("Otters.", metadata={"k": [1]})]).invoke("otters")
+    (prompt_chain() | chat(srv) | StrOutputParser()).invoke({"topic": "otters"})
+    with pytest.raises(ValueError):
+        weather_graph(chat(srv), tools=[broken], handle_tool_errors=False).invoke(
+            ask("use tool"), thread("t-valid")
+        )
+    weather_graph(EchoChat(tool_first=True)).invoke(ask("weather"), thread("t-valid-2"))
+    actions = {e["action"] for e in hi.events()}
+    assert actions == {
+        "retrieval",
+        "prompt",
+        "completion",
+        "run",
+        "step",
+        "tool_call",
+        "tool_result",
+    }
+    hi.events()  # flushed
+    capsys.readouterr()
+    assert main(["validate", str(hi.path)]) == 0
+    assert "all valid" in capsys.readouterr().out
