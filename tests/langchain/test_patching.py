@@ -180,3 +180,56 @@ def test_a_finished_run_leaves_nothing_behind(hi: Harness) -> None:
     assert _MODEL.get() is None  # the model run it started is not held by this context
     assert seen[0]() is None  # HILT keeps no failure once its run is over
     assert [e["extensions"].get("error_type") for e in hi.of("step")] == ["Boom"]
+
+
+LAZY = """
+import importlib, json, sys
+import hilt
+session = hilt.instrument(filepath=sys.argv[1], providers=["langchain"])
+assert "langchain_core" not in sys.modules, "instrument() imported langchain-core"
+if sys.argv[2] == "undo":
+    hilt.uninstrument()
+    session = hilt.instrument(filepath=sys.argv[1], providers=[])
+else:
+    importlib.import_module(sys.argv[2])  # what the application imports first
+from langchain_core.language_models import FakeListChatModel
+from langchain_core.prompts import ChatPromptTemplate
+chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | FakeListChatModel(responses=["a"])
+chain.invoke({"q": "hello"})
+from langchain_core.tracers import context
+print(json.dumps({"hooks": len(context._configure_hooks),
+                  "watchers": sum("AfterImport" in type(f).__name__ for f in sys.meta_path)}))
+hilt.uninstrument()
+"""
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "langchain_core.runnables",  # it imports the callback manager, which (1.0) the hooks
+        "langchain_core.callbacks.manager",
+        "langgraph.graph",
+        "langchain_openai",
+        "undo",  # uninstrumented before LangChain loads: nothing registered, nothing written
+    ],
+)
+def test_instrument_imports_no_langchain_until_the_application_does(
+    tmp_path: Any, first: str
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    log = tmp_path / "lazy.jsonl"
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY, str(log), first], capture_output=True, text=True, check=True
+    )
+    found = json.loads(out.stdout)
+    assert found["watchers"] == 0
+    events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    if first != "undo":
+        assert [e["action"] for e in events] == ["prompt", "completion", "run"]
+        assert found["hooks"] == 2  # LangChain's run collector, and HILT's
+    else:
+        assert events == []
+        assert found["hooks"] == 1

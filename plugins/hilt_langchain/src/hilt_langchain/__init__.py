@@ -47,23 +47,31 @@ SUPPORTED = "langchain-core >=1.0,<2 (and langgraph >=1.0,<2)"
 def provider_patch(
     name: str, recorder: Recorder, options: Mapping[str, Any]
 ) -> Callable[[], None] | None:
+    # Found, not imported: importing langchain-core takes half a second, and it is often
+    # installed where no one uses it (the hook is registered when LangChain loads).
+    import importlib.metadata
+    import importlib.util
+
     try:
-        import langchain_core
-    except ImportError as exc:
+        found = importlib.util.find_spec("langchain_core") is not None
+        version = importlib.metadata.version("langchain-core") if found else ""
+    except (ImportError, ValueError, importlib.metadata.PackageNotFoundError):
+        found, version = False, ""
+    if not found:
         raise ConfigError(
             "HILT's LangChain plugin needs langchain-core: pip install 'hilt-langchain[langchain]'"
-        ) from exc
+        )
     from hilt_core.model import ACTIONS
 
     if "run" not in ACTIONS:
         raise ConfigError(
             "hilt-langchain needs hilt-core with format 1.1: pip install -U hilt-core"
         )
-    major = int(langchain_core.__version__.split(".")[0])
-    if major < 1:
+    major = version.split(".")[0]
+    if not major.isdigit() or int(major) < 1:
         raise ConfigError(
-            f"HILT supports {SUPPORTED}; langchain-core {langchain_core.__version__} is "
-            "installed (pip install -U langchain-core)"
+            f"HILT supports {SUPPORTED}; langchain-core {version} is installed "
+            "(pip install -U langchain-core)"
         )
     from hilt_langchain.install import install
 

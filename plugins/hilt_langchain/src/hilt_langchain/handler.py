@@ -27,10 +27,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage
+# Only modules LangChain has loaded before its hooks' module: this one may be imported
+# while LangChain is still importing itself (see install.py). ``runnables.config`` is not
+# one of them: _config_var() imports it at the first SDK call.
+from langchain_core.callbacks.base import BaseCallbackHandler
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.outputs import LLMResult
-from langchain_core.runnables.config import var_child_runnable_config
 
 from hilt_core.errors import SessionError
 from hilt_core.ids import format_event_id, new_event_key
@@ -70,6 +72,18 @@ class _Actors:
 
 
 _actor = _Actors()
+
+
+_CONFIG: list[ContextVar[Any]] = []
+
+
+def _config_var() -> ContextVar[Any]:
+    """LangChain's context variable of the current run's config (imported at first use)."""
+    if not _CONFIG:
+        from langchain_core.runnables.config import var_child_runnable_config
+
+        _CONFIG.append(var_child_runnable_config)
+    return _CONFIG[0]
 
 
 def _outcome(error: BaseException) -> str:
@@ -159,7 +173,7 @@ class HiltHandler(BaseCallbackHandler):
             return found
         # Not inside a model run (a tool or a node calling the SDK itself): the run that
         # LangChain's context names as the parent of what runs now.
-        config = var_child_runnable_config.get()
+        config = _config_var().get()
         if not config:
             return None
         parent = getattr(config.get("callbacks"), "parent_run_id", None)
@@ -572,8 +586,6 @@ class HiltHandler(BaseCallbackHandler):
         if not self.active:
             return
         try:
-            from langchain_core.messages import HumanMessage
-
             asked = [HumanMessage(prompts[0])] if prompts else None
             self._model_start(API_LLM, serialized, asked, run_id, parent_run_id, metadata, kwargs)
         except Exception:
