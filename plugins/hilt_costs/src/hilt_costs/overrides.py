@@ -47,7 +47,7 @@ REQUIRED_KEYS = ("input_per_mtok", "output_per_mtok")
 ENDPOINTS = "endpoints"  # the prices file's table of endpoint -> provider
 # Names HILT's provider plugins write in extensions.provider for "some server that speaks
 # this SDK's API" (as source.COMPATIBLE): no provider whose prices apply.
-_NOT_A_PROVIDER = frozenset({"openai-compatible", "compatible", "custom"})
+_NOT_A_PROVIDER = frozenset({"openai-compatible", "anthropic-compatible", "compatible", "custom"})
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 # (host, port): an endpoint as HILT's provider plugins record it ("host:port"); port None

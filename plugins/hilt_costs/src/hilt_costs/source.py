@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 DIST = "genai-prices"
 # Names HILT's provider plugins write in extensions.provider that are not genai-prices ids.
-COMPATIBLE = frozenset({"openai-compatible", "compatible", "custom"})
+COMPATIBLE = frozenset({"openai-compatible", "anthropic-compatible", "compatible", "custom"})
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
