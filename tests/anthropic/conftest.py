@@ -14,6 +14,7 @@ runs of the fake (ids, signatures) and keeps everything else, types included.
 
 from __future__ import annotations
 
+import importlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,21 @@ from hilt_anthropic.testing import FakeAnthropic
 MODEL = "claude-haiku-4-5"
 SNAPSHOT = "claude-haiku-4-5-20251001"
 SDK = tuple(int(part) for part in anthropic.__version__.split(".")[:2])
+
+
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    """A cut stream raises APIConnectionError from anthropic 2.17, the transport's own
+    error before (httpx up to 0.x, httpx2 from 1.0)."""
+    errors: list[type[BaseException]] = [anthropic.APIConnectionError]
+    for name in ("httpx", "httpx2"):
+        try:
+            errors.append(importlib.import_module(name).TransportError)
+        except ImportError:
+            continue
+    return tuple(errors)
+
+
+STREAM_ERRORS = _stream_errors()
 # Fields the fake fills with fresh ids on every reply.
 _VOLATILE = frozenset({"id", "request_id"})
 

@@ -14,7 +14,7 @@ import pytest
 
 from hilt_anthropic.testing import FakeAnthropic
 
-from .conftest import Harness
+from .conftest import STREAM_ERRORS, Harness
 
 USER = [{"role": "user", "content": "hello there world"}]
 ECHO = "Echo: hello there world"
@@ -151,7 +151,7 @@ def test_bedrock_stream(srv: FakeAnthropic, h: Harness) -> None:
     with client.messages.stream(model=BEDROCK_MODEL, max_tokens=10, messages=USER) as stream:
         assert stream.get_final_message().content[0].text == ECHO
     srv.cut_stream_next(after_events=3)
-    with pytest.raises(Exception):  # the SDK's or the transport's error, as uninstrumented
+    with pytest.raises(STREAM_ERRORS):
         list(client.messages.create(model=BEDROCK_MODEL, max_tokens=10, messages=USER, stream=True))
     (_, whole), (_, helper), (_, cut) = h.calls()
     for done in (whole, helper):

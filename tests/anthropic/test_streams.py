@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,7 @@ from anthropic.types import Usage
 
 from hilt_anthropic.testing import FakeAnthropic
 
-from .conftest import MODEL, SNAPSHOT, Harness
+from .conftest import MODEL, SNAPSHOT, STREAM_ERRORS, Harness
 
 HAS_THINKING_DETAILS = "output_tokens_details" in Usage.model_fields
 
@@ -47,17 +46,6 @@ def text_of(events: list[Any]) -> str:
         for e in events
         if e.type == "content_block_delta" and e.delta.type == "text_delta"
     )
-
-
-def stream_errors() -> tuple[type[BaseException], ...]:
-    """A cut stream raises APIConnectionError from anthropic 2.17, the transport's error before."""
-    errors: list[type[BaseException]] = [anthropic.APIConnectionError]
-    for name in ("httpx", "httpx2"):
-        try:
-            errors.append(importlib.import_module(name).TransportError)
-        except ImportError:
-            continue
-    return tuple(errors)
 
 
 def check_stream_event(done: dict[str, Any]) -> None:
@@ -333,7 +321,7 @@ def test_cut_by_the_server(srv: FakeAnthropic, client: Any, hi: Harness, word: s
     srv.cut_stream_next(after_events=4)
     stream = create(client, word)
     got: list[Any] = []
-    with pytest.raises(stream_errors()) as info:
+    with pytest.raises(STREAM_ERRORS) as info:
         got.extend(stream)
     seen = text_of(got)
     assert seen
@@ -355,7 +343,7 @@ def test_error_event_mid_stream(srv: FakeAnthropic, client: Any, hi: Harness, wo
 
 def test_hang_mid_stream_times_out(srv: FakeAnthropic, client: Any, hi: Harness, word: str) -> None:
     srv.hang_stream_next(after_events=3, seconds=3.0)
-    timeouts: tuple[type[BaseException], ...] = (anthropic.APITimeoutError, *stream_errors())
+    timeouts: tuple[type[BaseException], ...] = (anthropic.APITimeoutError, *STREAM_ERRORS)
     got: list[Any] = []
     with pytest.raises(timeouts):
         got.extend(create(client.with_options(timeout=0.5), word))
