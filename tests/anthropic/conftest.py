@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,9 @@ class Harness:
     def view(obj: Any, exclude_unset: bool = True) -> tuple[str, Any]:
         """What the application sees of an SDK object: its type and its fields."""
         if isinstance(obj, anthropic.BaseModel):
-            data = obj.model_dump(exclude_unset=exclude_unset)
+            with warnings.catch_warnings():  # the SDK's generic Parsed* types warn on dump
+                warnings.simplefilter("ignore", UserWarning)
+                data = obj.model_dump(exclude_unset=exclude_unset)
         else:
             data = obj
         return type(obj).__qualname__, _scrub(data)
