@@ -15,6 +15,8 @@ runs of the fake (ids, signatures) and keeps everything else, types included.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import inspect
 import json
 import uuid
 import warnings
@@ -46,6 +48,26 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
 
 
 STREAM_ERRORS = _stream_errors()
+
+
+def bedrock_client(base_url: str, cls: Any = None, **kwargs: Any) -> Any:
+    """A Bedrock client on the fake: with a Bedrock API key (anthropic 0.88 on), else signed
+    with boto3 (SigV4) with test credentials."""
+    cls = cls or anthropic.AnthropicBedrock
+    kwargs.setdefault("max_retries", 0)
+    if "api_key" in inspect.signature(cls).parameters:
+        return cls(aws_region="us-east-1", api_key="brk", base_url=base_url, **kwargs)
+    if importlib.util.find_spec("boto3") is None:
+        pytest.skip("this SDK signs Bedrock requests with boto3 (SigV4)")
+    return cls(
+        aws_region="us-east-1",
+        aws_access_key="AKIAHILTTEST",
+        aws_secret_key="test-secret",
+        base_url=base_url,
+        **kwargs,
+    )
+
+
 # Fields the fake fills with fresh ids on every reply.
 _VOLATILE = frozenset({"id", "request_id"})
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import inspect
 from typing import Any
 
 import anthropic
@@ -14,7 +13,7 @@ import pytest
 
 from hilt_anthropic.testing import FakeAnthropic
 
-from .conftest import STREAM_ERRORS, Harness
+from .conftest import STREAM_ERRORS, Harness, bedrock_client
 
 USER = [{"role": "user", "content": "hello there world"}]
 ECHO = "Echo: hello there world"
@@ -116,9 +115,7 @@ def test_async_vertex(srv: FakeAnthropic, hi: Harness) -> None:
 
 
 def bedrock(srv: FakeAnthropic, cls: Any = anthropic.AnthropicBedrock) -> Any:
-    if "api_key" not in inspect.signature(cls).parameters:
-        pytest.skip("this SDK's Bedrock client signs with boto3 (SigV4): no Bedrock API key")
-    return cls(aws_region="us-east-1", api_key="brk", base_url=srv.base_url, max_retries=0)
+    return bedrock_client(srv.base_url, cls)
 
 
 def test_bedrock_invoke(srv: FakeAnthropic, h: Harness) -> None:

@@ -4,7 +4,6 @@ cache writes at their own rates. A local server is not priced as Anthropic."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import anthropic
@@ -12,7 +11,7 @@ import pytest
 
 from hilt_anthropic.testing import FakeAnthropic
 
-from .conftest import Harness
+from .conftest import Harness, bedrock_client
 
 USER = [{"role": "user", "content": "price this call please"}]
 # genai-prices' Claude Haiku 4.5, dollars per million tokens
@@ -62,9 +61,7 @@ def test_vertex(srv: FakeAnthropic, hi: Harness) -> None:
 
 
 def test_bedrock(srv: FakeAnthropic, hi: Harness) -> None:
-    if "api_key" not in inspect.signature(anthropic.AnthropicBedrock).parameters:
-        pytest.skip("this SDK's Bedrock client signs with boto3 (SigV4): no Bedrock API key")
-    bedrock = anthropic.AnthropicBedrock(aws_region="us-east-1", api_key="b", base_url=srv.base_url)
+    bedrock = bedrock_client(srv.base_url)
     model = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     bedrock.messages.create(model=model, max_tokens=10, messages=USER)
     done = only_completion(hi)
