@@ -56,6 +56,24 @@ def test_api_anthropic_com_is_anthropic(srv: FakeAnthropic, hi: Harness) -> None
     assert names(hi) == [("anthropic", "api.anthropic.com")]
 
 
+@pytest.mark.parametrize(
+    ("base_url", "provider"),
+    [
+        ("https://api.anthropic.com", "anthropic"),
+        ("https://bedrock-runtime.us-east-1.amazonaws.com", "aws.bedrock"),
+        ("https://us-east5-aiplatform.googleapis.com/v1", "gcp.vertex_ai"),
+        ("https://aiplatform.googleapis.com/v1", "gcp.vertex_ai"),
+        ("https://llm-gateway.internal/anthropic", "anthropic-compatible"),
+        ("https://api.anthropic.com.evil.example", "anthropic-compatible"),
+    ],
+)
+def test_the_plain_client_is_named_by_its_host(base_url: str, provider: str) -> None:
+    from hilt_anthropic.adapter import client_info
+
+    with anthropic.Anthropic(base_url=base_url, api_key="k") as plain:
+        assert client_info(plain) == (provider, base_url.split("/")[2])
+
+
 def test_the_name_follows_a_changed_base_url(srv: FakeAnthropic, client: Any, hi: Harness) -> None:
     client.messages.create(model="m", max_tokens=10, messages=USER)
     client.base_url = f"http://localhost:{srv.port}"

@@ -43,13 +43,21 @@ def provider_of(client: Any, host: str) -> str:
                 return provider
         if cls.__name__ in ("Anthropic", "AsyncAnthropic"):
             break
-    return "anthropic" if host in FIRST_PARTY_HOSTS else "anthropic-compatible"
+    if host in FIRST_PARTY_HOSTS:
+        return "anthropic"
+    # A cloud's own host reached with the plain client (or a client class a later SDK
+    # renamed): named by the host.
+    if host.startswith("bedrock") and host.endswith(".amazonaws.com"):
+        return "aws.bedrock"
+    if host.endswith("aiplatform.googleapis.com"):
+        return "gcp.vertex_ai"
+    return "anthropic-compatible"
 
 
 def client_info(client: Any) -> tuple[str, str]:
-    """(provider, endpoint) of a client: ``anthropic`` for api.anthropic.com,
-    ``aws.bedrock``, ``gcp.vertex_ai``, ``azure`` by client class, else
-    ``anthropic-compatible``."""
+    """(provider, endpoint) of a client: ``aws.bedrock``, ``gcp.vertex_ai``, ``azure`` by
+    client class; else by host: ``anthropic`` for api.anthropic.com, the cloud's name for a
+    Bedrock or Vertex AI host, ``anthropic-compatible`` for any other."""
     base = client._base_url
     try:
         cached = _clients.get(client)

@@ -371,8 +371,7 @@ def read_message(message: Any) -> Completion:
             "tokens": usage_tokens(usage),
         }
         stop = message.stop_sequence
-    else:
-        get(message, "id")  # learns whether the type is read by attribute
+    else:  # the body's dict (a raw response), or an SDK type met for the first time
         usage = get(message, "usage")
         found = {
             "content": content_blocks(get(message, "content") or ()),
