@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from hilt_core import Session, context
+from hilt_core.protocols import SessionLike
 
 
 class InstrumentationContext:
     @property
-    def session(self) -> Session | None:
+    def session(self) -> SessionLike | None:
         return context.current_session()
 
     @property

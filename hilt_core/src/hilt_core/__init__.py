@@ -14,7 +14,7 @@ from hilt_core.context import (
     scope,
     use_session,
 )
-from hilt_core.convert import converter, dumps, event_dict, loads
+from hilt_core.convert import loads
 from hilt_core.errors import (
     ConfigError,
     HILTError,
@@ -25,7 +25,19 @@ from hilt_core.errors import (
 from hilt_core.ids import new_event_id
 from hilt_core.instrument import instrument, is_instrumented, uninstrument
 from hilt_core.markers import PROJECT, hookimpl, hookspec
-from hilt_core.model import ACTIONS, ACTOR_TYPES, HILT_VERSION, Actor, Content, Event, Metrics
+from hilt_core.model import (
+    ACTIONS,
+    ACTOR_TYPES,
+    HILT_VERSION,
+    Actor,
+    Content,
+    Event,
+    Metrics,
+    converter,
+    dumps,
+    event_dict,
+)
+from hilt_core.protocols import SessionLike
 from hilt_core.recorder import Recorder
 from hilt_core.redactors import register_redactor
 from hilt_core.registry import (
@@ -58,6 +70,7 @@ __all__ = [
     "Registry",
     "Session",
     "SessionError",
+    "SessionLike",
     "UnknownPluginError",
     "ValidationError",
     "__version__",

@@ -4,17 +4,25 @@ The field names and places are those of hilt-python 0.2.8, so its users' code ke
 working: ``Event(session_id=..., actor=Actor(type="human", id="u1"), action="prompt",
 content=Content(text="hi"))``, dicts accepted for ``actor`` / ``content`` / ``metrics``,
 ``to_dict()`` / ``to_json()`` / ``from_dict()`` / ``from_json()``.
+
+The dict of a log line is built here too (:func:`event_dict`, :func:`dumps`), with the
+one cattrs converter of the format (:func:`converter`); :mod:`hilt_core.convert` turns
+dicts into JSON and knows nothing of these classes.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from hilt_core.convert import dumps_obj, loads
 from hilt_core.errors import ValidationError
 from hilt_core.ids import new_event_id
+
+if TYPE_CHECKING:
+    from cattrs.preconf.orjson import OrjsonConverter
 
 HILT_VERSION = "1.0"
 _ZERO = timedelta(0)
@@ -54,7 +62,7 @@ class Actor:
     metadata: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return _actor_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Actor:
@@ -100,7 +108,7 @@ class Content:
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return _content_dict(self)
 
     def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
         """0.2.8 (pydantic) spelling of :meth:`to_dict`."""
@@ -147,7 +155,7 @@ class Metrics:
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return _metrics_dict(self)
 
     def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
         return self.to_dict()
@@ -229,7 +237,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """The event as the JSON-ready dict written on a log line."""
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return event_dict(self)
 
     def to_json(self) -> str:
         return dumps(self)[:-1].decode("utf-8")
@@ -295,8 +303,123 @@ _set_m_tokens, _set_m_cost, _set_m_latency, _set_m_extra = (
 )
 
 
-# Imported last: the converter module needs the classes above.
-from hilt_core.convert import converter, dumps, loads  # noqa: E402
+# -- the dict of a log line ---------------------------------------------------------------
+# Written out by hand because it runs for every event the writer thread stores: it omits
+# ``None`` fields (as 0.2.8 did) and lifts the ``extra`` keys of Content and Metrics to
+# the level where they are written.
+def _actor_dict(a: Actor) -> dict[str, Any]:
+    d: dict[str, Any] = {"type": a.type, "id": a.id}
+    if a.name is not None:
+        d["name"] = a.name
+    if a.metadata is not None:
+        d["metadata"] = a.metadata
+    return d
+
+
+def _content_dict(c: Content) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if c.text is not None:
+        d["text"] = c.text
+    if c.images is not None:
+        d["images"] = c.images
+    if c.metadata is not None:
+        d["metadata"] = c.metadata
+    if c.extra:
+        d.update(c.extra)
+    return d
+
+
+def _metrics_dict(m: Metrics) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if m.tokens is not None:
+        d["tokens"] = m.tokens
+    if m.cost_usd is not None:
+        d["cost_usd"] = m.cost_usd
+    if m.latency_ms is not None:
+        d["latency_ms"] = m.latency_ms
+    if m.extra:
+        d.update(m.extra)
+    return d
+
+
+def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
+    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson."""
+    d: dict[str, Any] = {
+        # A line written now is v1, whatever format the event was read from.
+        "hilt_version": HILT_VERSION,
+        "event_id": e.event_id,
+        "timestamp": e.timestamp.isoformat() if iso_timestamp else e.timestamp,
+        "session_id": e.session_id,
+        "actor": _actor_dict(e.actor),
+        "action": e.action,
+    }
+    if e.content is not None:
+        d["content"] = _content_dict(e.content)
+    if e.metrics is not None:
+        d["metrics"] = _metrics_dict(e.metrics)
+    if e.provenance:
+        d["provenance"] = e.provenance
+    if e.extensions:
+        d["extensions"] = e.extensions
+    return d
+
+
+def dumps(event: Event) -> bytes:
+    """One log line: the event as UTF-8 JSON, ending with a newline."""
+    return dumps_obj(event_dict(event, iso_timestamp=False))
+
+
+# -- reading a line back ------------------------------------------------------------------
+def _structure_event(data: Any, _cls: Any) -> Event:
+    # Accepts lines of hilt-python 0.2.8 too (cost_usd as a string, cost_usd_display,
+    # uuid4 ids, no hilt_version).
+    if not isinstance(data, dict):
+        raise TypeError(f"an event must be a JSON object, got {type(data).__name__}")
+    kwargs: dict[str, Any] = {
+        "session_id": data["session_id"],
+        "actor": data["actor"],
+        "action": data["action"],
+    }
+    for key in ("event_id", "timestamp", "content", "metrics", "provenance", "extensions"):
+        value = data.get(key)
+        if value is not None:
+            kwargs[key] = value
+    if "hilt_version" in data:
+        kwargs["hilt_version"] = str(data["hilt_version"])
+    else:
+        kwargs["hilt_version"] = "0.2"  # lines of hilt-python 0.2.8 carry no version
+    return Event(**kwargs)
+
+
+_converter: OrjsonConverter | None = None
+
+
+def _build_converter() -> OrjsonConverter:
+    # Built on first use: writing events never needs it (see event_dict / dumps), and
+    # importing cattrs would add to every application's start-up.
+    from cattrs.preconf.orjson import make_converter
+
+    conv = make_converter()
+    conv.register_unstructure_hook(Event, event_dict)
+    conv.register_unstructure_hook(Actor, _actor_dict)
+    conv.register_unstructure_hook(Content, _content_dict)
+    conv.register_unstructure_hook(Metrics, _metrics_dict)
+    conv.register_structure_hook(Event, _structure_event)
+    conv.register_structure_hook(Actor, lambda d, _t: Actor(**d))
+    conv.register_structure_hook(Content, lambda d, _t: Content(**d))
+    conv.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
+    conv.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
+    return conv
+
+
+def converter() -> OrjsonConverter:
+    """The one cattrs converter of the HILT format, for every HILT component (plugins
+    included)."""
+    global _converter
+    if _converter is None:
+        _converter = _build_converter()
+    return _converter
+
 
 __all__ = [
     "ACTIONS",
@@ -306,4 +429,7 @@ __all__ = [
     "Content",
     "Event",
     "Metrics",
+    "converter",
+    "dumps",
+    "event_dict",
 ]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from time import perf_counter, time
 from typing import Any
 
-from hilt_core import Actor, Content, Event, Metrics, Recorder, Session
+from hilt_core import Actor, Content, Event, Metrics, Recorder, SessionLike
 from hilt_core.ids import format_event_id, new_event_key
 from hilt_openai import extract
 
@@ -135,7 +135,7 @@ class Call:
         self,
         api: str,
         body: Mapping[str, Any],
-        session: Session,
+        session: SessionLike,
         recorder: Recorder,
         client_info: tuple[str, str],
     ) -> None:
