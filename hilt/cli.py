@@ -154,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from hilt import _export
     from hilt._progress import Progress
     from hilt.reading import check_columns, files, make_filter
-    from hilt_core import KNOWN_COLUMNS
+    from hilt_core.columns import KNOWN_COLUMNS
 
     fmt = args.to
     if fmt is None and args.output:
@@ -192,7 +192,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 # -- plugins ------------------------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace) -> int:
     from hilt._plugin_list import describe, render
-    from hilt_core import default_registry
+    from hilt_core.registry import default_registry
 
     info = describe(default_registry())
     if args.json:

@@ -362,7 +362,7 @@ def _cost(value: Any) -> Any:
 
 
 def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str, Any]:
-    """The flat columns (the Sheets vocabulary: ``hilt_core.KNOWN_COLUMNS``) of one decoded
+    """The flat columns (the Sheets vocabulary: ``hilt_core.columns.KNOWN_COLUMNS``) of one decoded
     line, straight from the dict; the same values as ``hilt_core.columns.row`` on its event.
     Absent values are "" (numbers stay numbers)."""
     if is_row(data):
@@ -398,7 +398,7 @@ def rows(
     **filters: Any,
 ) -> Iterator[dict[str, Any]]:
     """Flat rows (see :func:`flat_row`) of the events that pass ``filters``; ``columns``
-    picks and orders the columns (default: all of ``hilt_core.KNOWN_COLUMNS``)."""
+    picks and orders the columns (default: all of ``hilt_core.columns.KNOWN_COLUMNS``)."""
     cols = check_columns(columns)
     lines = records(*paths, strict=strict, progress=progress)
     yield from rows_of(lines, cols, message_limit, make_filter(**filters), strict=strict)

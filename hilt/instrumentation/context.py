@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hilt_core import Session, context
+from hilt_core import context
 from hilt_core.protocols import SessionLike
+from hilt_core.session import Session
 
 
 class InstrumentationContext:

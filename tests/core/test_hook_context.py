@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import hilt
-from hilt_core import Event, Registry, Session, hookimpl
+from hilt_core import Event, Registry, hookimpl
+from hilt_core.session import Session
 
 from .conftest import MemoryBackend
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 class SessionLike(Protocol):
     """Where events go: what ``Recorder.session()``, ``hilt_core.current_session()`` and
-    ``use_session()`` deal in. :class:`hilt_core.Session` is one."""
+    ``use_session()`` deal in. :class:`hilt_core.session.Session` is one."""
 
     @property
     def closed(self) -> bool: ...
