@@ -15,7 +15,6 @@ import importlib
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +23,7 @@ from hilt import _pool
 from hilt._pool import Progress, Task
 from hilt.reading import FLOAT_COLUMNS, INT_COLUMNS, Filter, file_records, rows_of
 from hilt_core import HILTError
+from hilt_core.values import timestamp_or_none
 
 _BATCH = 65_536
 
@@ -147,16 +147,6 @@ def write_csv(
     return n
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -182,7 +172,7 @@ def _schema(pa: Any, columns: list[str]) -> tuple[Any, list[Callable[[Any], Any]
     for c in columns:
         if c == "timestamp":
             fields.append(pa.field(c, pa.timestamp("us", tz="UTC")))
-            convert.append(_timestamp)
+            convert.append(timestamp_or_none)
         elif c in INT_COLUMNS:
             fields.append(pa.field(c, pa.int64()))
             convert.append(_int)

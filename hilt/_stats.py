@@ -21,7 +21,9 @@ from typing import Any
 
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt.reading import Filter, PathArg, file_records, files
+from hilt.reading import Filter, file_records, files
+from hilt_core.paths import PathArg
+from hilt_core.values import number_or_none
 
 GROUPS = ("model", "day", "conversation", "user", "provider", "none")
 _NO_KEY = "(none)"
@@ -81,20 +83,6 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     hi = min(lo + 1, len(ordered) - 1)
     value = ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
     return round(value, 3)
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005").
-        try:
-            return float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-    return None
 
 
 def _from_row(d: dict[str, Any]) -> dict[str, Any]:
@@ -299,7 +287,7 @@ def _count_call(tally: Tally, d: dict[str, Any], ext: dict[str, Any], error: boo
     if type(cost) is float:
         tally.cost += cost
     else:
-        number = _number(cost)
+        number = number_or_none(cost)
         if number is not None:
             tally.cost += number
         elif not error:
@@ -310,7 +298,7 @@ def _count_call(tally: Tally, d: dict[str, Any], ext: dict[str, Any], error: boo
     if type(latency) is float:
         tally.latencies.append(latency)
     elif latency is not None:
-        value = _number(latency)
+        value = number_or_none(latency)
         if value is not None:
             tally.latencies.append(value)
 

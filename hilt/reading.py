@@ -15,9 +15,7 @@ that says so: it is not a HILT log.
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +25,9 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from hilt_core import Event, HILTError
-from hilt_core.columns import KNOWN_COLUMNS, assemble, one_line, session_alias
+from hilt_core.columns import KNOWN_COLUMNS, assemble, check_columns, one_line, session_alias
+from hilt_core.paths import PathArg, log_files
+from hilt_core.values import as_utc, number_or_none, parse_timestamp, timestamp_or_none
 from hilt_jsonl.reader import event_from_data, is_row
 
 if TYPE_CHECKING:
@@ -35,50 +35,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hilt")
 
-PathArg = str | os.PathLike[str]
 TimeArg = datetime | date | str
 # Invalid lines named one by one in the log, per file; the rest are counted.
 _NAMED_BAD_LINES = 5
-_GLOB_CHARS = frozenset("*?[")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 # -- files --------------------------------------------------------------------------------
-def files(*paths: PathArg) -> list[Path]:
-    """The log files named by ``paths`` (files, directories and glob patterns), in the
-    order given; a directory stands for its ``*.jsonl`` files, and each pattern's or
-    directory's files are sorted by name (rotated files sort oldest first).
-
-    Raises :class:`HILTError` for a missing file, a pattern that matches nothing, or a
-    directory without logs (with the pattern to use instead).
-    """
-    if not paths:
-        raise HILTError("No log file given")
-    found: list[Path] = []
-    for raw in paths:
-        text = os.fspath(raw)
-        if _GLOB_CHARS & set(text):
-            matches = sorted(glob.glob(os.path.expanduser(text), recursive=True))
-            matched = [Path(m) for m in matches if not Path(m).is_dir()]
-            if not matched:
-                raise HILTError(f"No file matches {text!r}")
-            found.extend(matched)
-            continue
-        p = Path(text).expanduser()
-        if p.is_dir():
-            inside = sorted(q for q in p.glob("*.jsonl") if q.is_file() and q.name[0] != ".")
-            if not inside:
-                raise HILTError(
-                    f"{p} is a directory with no *.jsonl file in it; give the log files, "
-                    f"or a pattern such as '{p / '**' / '*.jsonl'}'"
-                )
-            found.extend(inside)
-            continue
-        if not p.exists():
-            raise HILTError(f"File not found: {p}")
-        found.append(p)
-    unique: dict[Path, None] = dict.fromkeys(found)
-    return list(unique)
+files = log_files  # files, directories and glob patterns: see hilt_core.paths.log_files
 
 
 # -- raw lines ----------------------------------------------------------------------------
@@ -187,7 +151,7 @@ def parse_time(value: TimeArg, *, now: datetime | None = None) -> datetime:
     """A point in time from a datetime, a date, an ISO 8601 string, or an age such as
     ``"90m"``, ``"24h"``, ``"7d"`` (before now). Naive times are UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return as_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     text = str(value).strip()
@@ -195,13 +159,12 @@ def parse_time(value: TimeArg, *, now: datetime | None = None) -> datetime:
     if unit is not None and text[:-1].replace(".", "", 1).isdigit():
         return (now or datetime.now(UTC)) - timedelta(seconds=float(text[:-1]) * unit)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_timestamp(text)
     except ValueError:
         raise HILTError(
             f"Not a time: {value!r}. Give an ISO date or time (2026-11-27, "
             "2026-11-27T14:00) or an age (30m, 24h, 7d)"
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -214,17 +177,7 @@ def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
 
 def timestamp_of(data: dict[str, Any]) -> datetime | None:
     """The time of a decoded line (UTC when the line names no offset), or None."""
-    ts = data.get("timestamp")
-    if not isinstance(ts, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(ts)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return timestamp_or_none(data.get("timestamp"))
 
 
 def _ext(data: dict[str, Any]) -> dict[str, Any]:
@@ -351,14 +304,8 @@ read_events = events
 
 # -- flat rows ----------------------------------------------------------------------------
 def _cost(value: Any) -> Any:
-    # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005"); v1 writes a number.
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        try:
-            return float(text) if text else ""
-        except ValueError:
-            return ""
-    return "" if value is None else value
+    cost = number_or_none(value)  # hilt-python 0.2.8 wrote a string ("0.000005")
+    return "" if cost is None else cost
 
 
 def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str, Any]:
@@ -426,16 +373,6 @@ def rows_of(
             log.warning("HILT skipped an invalid event %s (%s)", data.get("event_id", ""), exc)
             continue
         yield values if cols is None else {c: values[c] for c in cols}
-
-
-def check_columns(columns: Iterable[str] | None) -> list[str] | None:
-    if columns is None:
-        return None
-    cols = [columns] if isinstance(columns, str) else list(columns)
-    bad = [c for c in cols if c not in KNOWN_COLUMNS]
-    if bad:
-        raise HILTError(f"Unknown columns: {bad}. Available columns: {list(KNOWN_COLUMNS)}")
-    return cols
 
 
 INT_COLUMNS = frozenset(

@@ -52,4 +52,4 @@ def test_erase_says_whose_events(run: Any, library_log: Path) -> None:
     assert "--conversation ID and/or --user ID" in res.err
     missing = run("erase", library_log.parent / "nope.jsonl", "--user", "x")
     assert missing.code == 2
-    assert "No such log file" in missing.err
+    assert "File not found" in missing.err

@@ -166,9 +166,9 @@ def test_bad_requests_raise_clear_errors(tmp_path: Path) -> None:
     make_log(log, n=3)
     with pytest.raises(HILTError, match=r"conversation_id=\.\.\. and/or user_id"):
         erase(log)
-    with pytest.raises(HILTError, match="No such log file"):
+    with pytest.raises(HILTError, match="File not found"):
         erase(tmp_path / "missing.jsonl", conversation_id="conv_a")
-    with pytest.raises(HILTError, match="No log files found"):
+    with pytest.raises(HILTError, match="No file matches"):
         erase(str(tmp_path / "nothing-*.jsonl"), conversation_id="conv_a")
     with pytest.raises(HILTError, match="export_to"):
         erase(log, conversation_id="conv_a", remove=False)

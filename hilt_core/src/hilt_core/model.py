@@ -12,7 +12,7 @@ dicts into JSON and knows nothing of these classes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,12 +20,12 @@ import attrs
 from hilt_core.convert import dumps_obj, loads
 from hilt_core.errors import ValidationError
 from hilt_core.ids import new_event_id
+from hilt_core.values import as_utc, parse_cost, parse_timestamp
 
 if TYPE_CHECKING:
     from cattrs.preconf.orjson import OrjsonConverter
 
 HILT_VERSION = "1.0"
-_ZERO = timedelta(0)
 
 ACTIONS = frozenset(
     {
@@ -133,7 +133,7 @@ class Metrics:
         latency_ms: float | None = None,
         **extra: Any,
     ) -> None:
-        self.__attrs_init__(tokens, _as_cost(cost_usd), latency_ms, extra)
+        self.__attrs_init__(tokens, parse_cost(cost_usd), latency_ms, extra)
 
     @classmethod
     def trusted(
@@ -159,16 +159,6 @@ class Metrics:
 
     def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
         return self.to_dict()
-
-
-def _as_cost(value: float | int | str | None) -> float | None:
-    # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005"); v1 writes a number.
-    if value is None or isinstance(value, float):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        return float(text) if text else None
-    return float(value)  # an int
 
 
 def _as_actor(value: Actor | dict[str, Any]) -> Actor:
@@ -201,14 +191,11 @@ def _as_metrics(value: Metrics | dict[str, Any] | None) -> Metrics | None:
 
 
 def _as_timestamp(value: datetime | str) -> datetime:
-    # Lines are always written in UTC: an aware time in another zone is converted, a
-    # naive one (0.2.8's columns form wrote "2026-01-01 12:00:00") is taken as UTC.
+    # Lines are always written in UTC (see hilt_core.values).
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
+        return as_utc(value)
     raise ValidationError("timestamp must be a datetime or an ISO 8601 string")
 
 
@@ -408,7 +395,7 @@ def _build_converter() -> OrjsonConverter:
     conv.register_structure_hook(Actor, lambda d, _t: Actor(**d))
     conv.register_structure_hook(Content, lambda d, _t: Content(**d))
     conv.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
-    conv.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
+    conv.register_structure_hook(datetime, lambda v, _t: parse_timestamp(v))
     return conv
 
 

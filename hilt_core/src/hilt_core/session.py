@@ -76,7 +76,8 @@ class Session:
         self.backend = backend
         self.mode = mode
         self.encoding = encoding
-        self.columns = list(columns) if columns is not None else None
+        # A string is left for the backend to refuse (list() would split it into letters).
+        self.columns = list(columns) if isinstance(columns, list | tuple) else columns
         self.capture = capture
         self._name, self._plugin = reg.resolve(backend, "backend")
         self.options: dict[str, Any] = {

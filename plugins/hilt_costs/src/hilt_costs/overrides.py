@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hilt_core import ConfigError
+from hilt_core.paths import user_path
 from hilt_costs.rates import Rates, Schedule
 
 PRICE_KEYS = (
@@ -97,7 +98,7 @@ def make_price(
 
 def read_file(path: str | Path) -> tuple[list[UserPrice], dict[str, str]]:
     """Parse a prices file; raise :class:`hilt_core.ConfigError` saying what is wrong."""
-    p = Path(path).expanduser()
+    p = user_path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:

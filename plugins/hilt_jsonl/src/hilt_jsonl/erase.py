@@ -33,12 +33,8 @@ from typing import IO, Any
 import attrs
 import orjson
 
-from hilt_core import HILTError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock; stop the writers before erasing
-    fcntl = None  # type: ignore[assignment]
+from hilt_core import HILTError, locking
+from hilt_core.paths import log_files, user_path
 
 log = logging.getLogger("hilt")
 
@@ -160,26 +156,11 @@ def _ids(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
     return out
 
 
-def expand(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files named by ``paths``: files, folders (their ``*.jsonl``) and glob patterns."""
-    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    out: dict[Path, None] = {}
-    for item in items:
-        text = os.fspath(item)
-        if glob.has_magic(text):
-            found = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text), recursive=True))]
-        else:
-            p = Path(text).expanduser()
-            if p.is_dir():
-                found = sorted(p.glob("*.jsonl"))
-            elif p.exists():
-                found = [p]
-            else:
-                raise HILTError(f"No such log file: {p}")
-        for f in found:
-            if f.is_file() and _TMP_MARK not in f.name:
-                out[f] = None
-    return list(out)
+def expand(names: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files named by ``names``: files, folders (their ``*.jsonl``) and glob patterns, as
+    every reader finds them (:func:`hilt_core.paths.log_files`), without our temp files."""
+    items = [names] if isinstance(names, str | os.PathLike) else list(names)
+    return [f for f in log_files(*items) if _TMP_MARK not in f.name]
 
 
 def erase(
@@ -205,7 +186,7 @@ def erase(
         raise HILTError("Say what to erase: conversation_id=... and/or user_id=...")
     if not remove and export_to is None:
         raise HILTError("remove=False only makes sense with export_to=...")
-    export = Path(export_to).expanduser() if export_to is not None else None
+    export = user_path(export_to) if export_to is not None else None
     files = expand(paths)
     if export is not None:
         files = [f for f in files if not _same_file(f, export)]
@@ -328,13 +309,9 @@ def _open_locked(path: Path, exclusive: bool) -> IO[bytes]:
     """Open ``path`` and take the JSONL writers' lock on the file it names now."""
     while True:
         fh = path.open("rb")
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:
+        if locking.AVAILABLE:
+            locking.lock(fh.fileno(), shared=not exclusive)
+            if not locking.still_names(path, fh.fileno()):
                 # Rolled over or replaced while we waited: lock what the path names now.
                 fh.close()
                 if not path.exists():

@@ -18,13 +18,8 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from hilt_core import locking
 from hilt_core.convert import dumps_obj, loads
-
-try:
-    import fcntl
-except ImportError:  # Windows: no cross-process locking; one process per spill file
-    fcntl = None  # type: ignore[assignment]
-
 from hilt_sheets.cells import Row
 from hilt_sheets.settings import ID_COLUMN
 
@@ -43,24 +38,13 @@ class Spill:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._thread_lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self._lock_path, "a+b") as lock:
-                if fcntl is not None:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-                yield  # closing the file releases the lock
+        with self._thread_lock, locking.lock_file(self._lock_path):
+            yield
 
     @contextlib.contextmanager
     def replaying(self) -> Iterator[bool]:
         """Try to become the one replayer of this file; yields False if another is."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._replay_lock_path, "a+b") as lock:
-            mine = True
-            if fcntl is not None:
-                try:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    mine = False
+        with locking.lock_file(self._replay_lock_path, wait=False) as mine:
             yield mine
 
     def pending(self) -> bool:
