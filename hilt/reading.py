@@ -26,9 +26,9 @@ import orjson
 
 from hilt_core import Event, HILTError
 from hilt_core.columns import KNOWN_COLUMNS, assemble, check_columns, one_line, session_alias
+from hilt_core.decode import event_from_data, is_event, is_row
 from hilt_core.paths import PathArg, log_files
 from hilt_core.values import as_utc, number_or_none, parse_timestamp, timestamp_or_none
-from hilt_jsonl.reader import event_from_data, is_row
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped,unused-ignore]
@@ -46,12 +46,6 @@ files = log_files  # files, directories and glob patterns: see hilt_core.paths.l
 
 
 # -- raw lines ----------------------------------------------------------------------------
-def is_event(data: Any) -> bool:
-    return isinstance(data, dict) and (
-        ("action" in data and ("actor" in data or "session_id" in data)) or is_row(data)
-    )
-
-
 def _not_a_log(path: Path, line: bytes, why: str) -> HILTError:
     start = line[:80].decode("utf-8", "replace").strip()
     return HILTError(
