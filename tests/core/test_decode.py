@@ -104,3 +104,33 @@ def test_what_is_not_an_event() -> None:
         decode_line(b"[1, 2]\n")
     with pytest.raises(ValueError):
         decode_line(b'{"torn": \n')
+
+
+def test_cattrs_reads_a_line_with_the_rules_of_the_format() -> None:
+    line = {
+        "event_id": None,  # written as null: as if left out
+        "timestamp": "2026-01-01 12:00:00",
+        "session_id": "conv_1",
+        "actor": {"type": "agent", "id": "openai", "name": None},
+        "action": "completion",
+        "content": {"text": "hi", "parts": [{"type": "text"}]},
+        "metrics": {"cost_usd": "0,5", "ttft_ms": 3},
+        "extensions": {"model": "gpt-4o", "tags": ["a"]},
+        "provenance": None,
+        "unknown_key": 1,
+    }
+    event = Event.from_dict(line)
+    assert event.event_id
+    assert event.event_id != "None"
+    assert event.hilt_version == "0.2"  # no version: hilt-python 0.2.8
+    assert event.timestamp.isoformat() == "2026-01-01T12:00:00+00:00"
+    assert event.content is not None
+    assert event.content.extra == {"parts": [{"type": "text"}]}
+    assert event.metrics is not None
+    assert (event.metrics.cost_usd, event.metrics.extra) == (0.5, {"ttft_ms": 3})
+    assert event.extensions is line["extensions"]  # taken as it is, not copied
+    assert Event.from_dict({**line, "hilt_version": "1.0"}).hilt_version == "1.0"
+    with pytest.raises(KeyError, match="session_id"):
+        Event.from_dict({k: v for k, v in line.items() if k != "session_id"})
+    with pytest.raises(TypeError, match="must be a JSON object"):
+        Event.from_dict([line])  # type: ignore[arg-type]

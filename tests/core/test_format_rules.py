@@ -40,7 +40,11 @@ TIMESTAMPS = {
 def test_every_reader_reads_a_timestamp_the_same_way(text: str, expected: datetime) -> None:
     assert parse_timestamp(text) == expected
     assert parse_timestamp(text).utcoffset() == timedelta(0)
-    line = {"session_id": "c", "actor": {"type": "human", "id": "u"}, "action": "prompt"}
+    line: dict[str, Any] = {
+        "session_id": "c",
+        "actor": {"type": "human", "id": "u"},
+        "action": "prompt",
+    }
     assert Event.from_dict({**line, "timestamp": text}).timestamp == expected
     assert Event(**line, timestamp=text).timestamp == expected
     assert from_row({"timestamp": text, "action": "prompt"}).timestamp == expected
@@ -80,7 +84,8 @@ def test_every_reader_reads_a_cost_the_same_way(value: Any, expected: float | No
 
 
 def test_what_is_not_a_cost() -> None:
-    for value in ("free", True, [1]):
+    odd: list[Any] = ["free", True, [1]]
+    for value in odd:
         with pytest.raises(ValueError):
             parse_cost(value)
         assert number_or_none(value) is None

@@ -357,45 +357,42 @@ def dumps(event: Event) -> bytes:
 
 
 # -- reading a line back ------------------------------------------------------------------
-def _structure_event(data: Any, _cls: Any) -> Event:
-    # Accepts lines of hilt-python 0.2.8 too (cost_usd as a string, cost_usd_display,
-    # uuid4 ids, no hilt_version).
-    if not isinstance(data, dict):
-        raise TypeError(f"an event must be a JSON object, got {type(data).__name__}")
-    kwargs: dict[str, Any] = {
-        "session_id": data["session_id"],
-        "actor": data["actor"],
-        "action": data["action"],
-    }
-    for key in ("event_id", "timestamp", "content", "metrics", "provenance", "extensions"):
-        value = data.get(key)
-        if value is not None:
-            kwargs[key] = value
-    if "hilt_version" in data:
-        kwargs["hilt_version"] = str(data["hilt_version"])
-    else:
-        kwargs["hilt_version"] = "0.2"  # lines of hilt-python 0.2.8 carry no version
-    return Event(**kwargs)
-
-
 _converter: OrjsonConverter | None = None
 
 
 def _build_converter() -> OrjsonConverter:
     # Built on first use: writing events never needs it (see event_dict / dumps), and
     # importing cattrs would add to every application's start-up.
+    from cattrs.gen import make_dict_structure_fn
     from cattrs.preconf.orjson import make_converter
 
-    conv = make_converter()
+    # prefer_attrib_converters: the classes' own converters read ``actor``, ``content``,
+    # ``metrics`` (0.2.8's string costs) and ``timestamp``, as Event(...) does. Plain
+    # errors (a KeyError for a missing field), not cattrs' exception groups.
+    conv = make_converter(prefer_attrib_converters=True, detailed_validation=False)
     conv.register_unstructure_hook(Event, event_dict)
     conv.register_unstructure_hook(Actor, _actor_dict)
     conv.register_unstructure_hook(Content, _content_dict)
     conv.register_unstructure_hook(Metrics, _metrics_dict)
-    conv.register_structure_hook(Event, _structure_event)
-    conv.register_structure_hook(Actor, lambda d, _t: Actor(**d))
+    # Content and Metrics keep unknown keys (``extra``), which a generated hook would drop.
     conv.register_structure_hook(Content, lambda d, _t: Content(**d))
     conv.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
     conv.register_structure_hook(datetime, lambda v, _t: parse_timestamp(v))
+    # Application metadata is JSON already: taken as it is, not copied key by key.
+    conv.register_structure_hook(dict[str, Any] | None, lambda v, _t: v)
+    generated = make_dict_structure_fn(Event, conv)
+
+    def structure_event(data: Any, cls: Any) -> Event:
+        if not isinstance(data, dict):
+            raise TypeError(f"an event must be a JSON object, got {type(data).__name__}")
+        if None in data.values():  # an unknown value left as null: as if left out
+            data = {k: v for k, v in data.items() if v is not None}
+        event = generated(data, cls)
+        if "hilt_version" not in data:
+            event.hilt_version = "0.2"  # lines of hilt-python 0.2.8 carry no version
+        return event
+
+    conv.register_structure_hook(Event, structure_event)
     return conv
 
 
