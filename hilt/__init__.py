@@ -10,6 +10,7 @@ The public names of hilt-python 0.2.8 keep working. The machinery lives in the
 
 from typing import TYPE_CHECKING, Any
 
+from hilt import _plugin_hints  # noqa: F401  (tells the kernel where plugins come from)
 from hilt_core.capture import CAPTURE_MODES
 from hilt_core.columns import ALL_COLUMNS
 from hilt_core.context import carry, conversation, scope, use_session

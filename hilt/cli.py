@@ -9,7 +9,8 @@
     hilt erase FILE... --user ID    remove a conversation's or a user's events
 
 Results go to stdout, warnings and progress to stderr (progress only on a terminal).
-Exit codes: 0 done, 1 ``validate`` found invalid lines, 2 bad usage or unreadable input.
+Exit codes: 0 done, 1 ``validate`` found invalid lines or ``erase`` could not search a
+file, 2 bad usage or unreadable input.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def _out() -> Any:
 
 
 def _err(message: str) -> None:
-    print(f"hilt: {message}", file=sys.stderr)
+    from hilt._terminal import printable
+
+    print(f"hilt: {printable(message)}", file=sys.stderr)
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -118,6 +121,7 @@ def _progress_flag(args: argparse.Namespace) -> bool | None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from hilt import _validate
     from hilt._progress import Progress
+    from hilt._terminal import printable
     from hilt.reading import files
 
     paths = files(*args.files)
@@ -135,7 +139,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         shown = res.problems if args.max_errors == 0 else res.problems[: args.max_errors]
         if not args.quiet:
             for lineno, problem in shown:
-                out.write(f"{res.path}:{lineno}: {problem}\n")
+                out.write(f"{res.path}:{lineno}: {printable(problem)}\n")
             if len(shown) < len(res.problems):
                 out.write(f"{res.path}: ... and {len(res.problems) - len(shown):,} more\n")
         verdict = "all valid" if not res.invalid else f"{res.invalid:,} invalid"
@@ -183,6 +187,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             keep=keep,
             progress=bar,
             workers=args.jobs,
+            raw_cells=args.raw_cells,
         )
     if args.output:
         _err(f"exported {n:,} rows to {args.output}")
@@ -221,7 +226,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
         _out().write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         _out().write(f"{report}\n")
-    return EXIT_OK
+    # A file it could not search (a compressed rotation) may still hold the person's data.
+    return EXIT_INVALID if report.skipped else EXIT_OK
 
 
 # -- parser -------------------------------------------------------------------------------
@@ -325,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="cut message to N characters (Sheets uses 500; default: whole text)",
     )
+    p.add_argument(
+        "--raw-cells",
+        action="store_true",
+        help="CSV: write text starting with = + - @ as logged (default: a ' is put first, "
+        "so a spreadsheet does not run it as a formula)",
+    )
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="processes (as for stats)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_filters(p)
@@ -345,12 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Warnings quote logs (an event id, a model name): escapes are shown, not run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from hilt._terminal import printable
+
+        return printable(super().format(record))
+
+
 @contextlib.contextmanager
 def _warnings_to_stderr() -> Iterator[None]:
     """Show the library's warnings (skipped lines...) on stderr while the command runs."""
     logger = logging.getLogger("hilt")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("hilt: %(levelname)s: %(message)s"))
+    handler.setFormatter(_TerminalFormatter("hilt: %(levelname)s: %(message)s"))
     handler.setLevel(logging.WARNING)
     logger.addHandler(handler)
     old_level = logger.level

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -52,6 +53,37 @@ def _not_a_log(path: Path, line: bytes, why: str) -> HILTError:
         f"{path} is not a HILT log: its first line {why} ({start!r}...). A HILT log has one "
         "JSON event per line with session_id, actor and action (or the columns= form)"
     )
+
+
+def _undecoded(line: bytes, exc: Exception) -> tuple[str, bool]:
+    """Why a line that fails to decode is skipped, and whether it is torn: only such a
+    line can be, when a crash cut it short (no newline)."""
+    return f"is not JSON: {exc}", not line.endswith(b"\n")
+
+
+def _not_event(data: Any) -> str:
+    return "is not a HILT event" if isinstance(data, dict) else "is not a JSON object"
+
+
+def check_log(path: Path) -> None:
+    """Raise the :class:`HILTError` that reading ``path`` would raise on its first line
+    when the file is not a HILT log, without reading further: commands call it before
+    they write anything. An empty file, or one whose only line is still being written
+    (torn), passes."""
+    with path.open("rb") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                why, torn = _undecoded(line, exc)
+                if torn:
+                    return
+                raise _not_a_log(path, line, why) from None
+            if not is_event(data):
+                raise _not_a_log(path, line, _not_event(data))
+            return
 
 
 def records(
@@ -115,9 +147,7 @@ def file_records(
             except orjson.JSONDecodeError as exc:
                 if not line.strip():
                     continue
-                why: str = f"is not JSON: {exc}"
-                # Only a line that fails to decode can be torn: a crash cut it short.
-                torn = not line.endswith(b"\n")
+                why, torn = _undecoded(line, exc)
             else:
                 if type(data) is dict and (
                     ("actor" in data and "action" in data) or is_event(data)
@@ -125,8 +155,7 @@ def file_records(
                     seen = True
                     yield data
                     continue
-                why = "is not a HILT event" if isinstance(data, dict) else "is not a JSON object"
-                torn = False
+                why, torn = _not_event(data), False
             if not seen and not torn:
                 raise _not_a_log(path, line, why)
             what = "torn last line" if torn else "invalid line"
@@ -208,6 +237,12 @@ class Filter:
         return self == Filter()
 
     def __call__(self, data: dict[str, Any]) -> bool:
+        try:
+            return self._keeps(data)
+        except TypeError:  # a list or an object where a name should be: no match
+            return False
+
+    def _keeps(self, data: dict[str, Any]) -> bool:
         if self.actions is not None and data.get("action") not in self.actions:
             return False
         if self.conversations is not None and conversation_of(data) not in self.conversations:
@@ -313,21 +348,44 @@ def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str
         values["message"] = one_line(str(values["message"]), message_limit)
         values["cost_usd"] = _cost(values["cost_usd"])
         return values
-    metrics = data.get("metrics") or {}
-    actor = data.get("actor") or {}
+    metrics = _object(data, "metrics")
+    actor = _object(data, "actor")
+    text = _object(data, "content").get("text")
+    if text is not None and type(text) is not str:
+        raise HILTError(f"content.text is {_a(text)}, not a string")
+    tokens = metrics.get("tokens") or _NOTHING
+    if type(tokens) is not dict:
+        raise HILTError(f"metrics.tokens is {_a(tokens)}, not an object")
     return assemble(
         timestamp=data.get("timestamp", ""),
         conversation_id=str(data.get("session_id", "")),
         event_id=data.get("event_id", ""),
         speaker=f"{actor.get('type', '')}: {actor.get('id', '')}",
         action=data.get("action", ""),
-        text=(data.get("content") or {}).get("text"),
-        tokens=metrics.get("tokens") or {},
+        text=text,
+        tokens=tokens,
         cost=_cost(metrics.get("cost_usd")),
         latency=metrics.get("latency_ms"),
-        ext=data.get("extensions") or {},
+        ext=_object(data, "extensions"),
         message_limit=message_limit,
     )
+
+
+_NOTHING: dict[str, Any] = {}
+
+
+def _a(value: Any) -> str:
+    """What a JSON value is, in words, for a message."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is an object, {} when absent; an error naming it otherwise."""
+    value = data.get(key) or _NOTHING
+    if type(value) is not dict:
+        raise HILTError(f"{key} is {_a(value)}, not an object")
+    return value
 
 
 def rows(
@@ -356,23 +414,105 @@ def rows_of(
     """The flat rows of decoded lines that pass ``keep`` (columns already checked)."""
     check = None if keep.empty else keep
     cols = None if columns is None or list(columns) == list(KNOWN_COLUMNS) else columns
-    for data in lines:
-        if check is not None and not check(data):
-            continue
-        try:
-            values = flat_row(data, message_limit)
-        except Exception as exc:
-            if strict:
-                raise HILTError(f"Invalid event {data.get('event_id', '')}: {exc}") from exc
-            log.warning("HILT skipped an invalid event %s (%s)", data.get("event_id", ""), exc)
-            continue
-        yield values if cols is None else {c: values[c] for c in cols}
+    skipped = 0
+    try:
+        for data in lines:
+            if check is not None and not check(data):
+                continue
+            try:
+                values = flat_row(data, message_limit)
+            except Exception as exc:
+                if strict:
+                    raise HILTError(f"Invalid event {data.get('event_id', '')}: {exc}") from exc
+                skipped += 1
+                if skipped <= _NAMED_BAD_LINES:
+                    log.warning(
+                        "HILT skipped an invalid event %s (%s)", data.get("event_id", ""), exc
+                    )
+                continue
+            yield values if cols is None else {c: values[c] for c in cols}
+    finally:
+        if skipped > _NAMED_BAD_LINES:
+            log.warning("HILT skipped %d invalid events in all", skipped)
 
 
 INT_COLUMNS = frozenset(
     {"status_code", "tokens_in", "tokens_out", "cached_tokens", "reasoning_tokens", "total_tokens"}
 )
 FLOAT_COLUMNS = frozenset({"cost_usd", "latency_ms", "relevance_score"})
+_INT64 = 1 << 63
+
+
+class ColumnTypes:
+    """The typed value of a flat column, for Parquet and DataFrames: ``timestamp`` a UTC
+    datetime, counts and ``status_code`` 64-bit integers, amounts finite floats, the rest
+    text; None when absent. A number written as a string (``"12"``) is read. A value that
+    does not fit (a numeric timestamp, a count of ``"many"`` or beyond 64 bits) is None
+    as well, and counted, so that the caller can say so (:meth:`warn`)."""
+
+    def __init__(self) -> None:
+        self.bad = 0
+        self.first_bad = ""
+
+    def converter(self, column: str) -> Callable[[Any], Any]:
+        if column == "timestamp":
+            return self.timestamp
+        if column in INT_COLUMNS:
+            return partial(self.integer, column=column)
+        if column in FLOAT_COLUMNS:
+            return partial(self.real, column=column)
+        return self.text
+
+    def _bad(self, column: str, value: Any) -> None:
+        if not self.bad:
+            self.first_bad = f"{column} {_short_repr(value)}"
+        self.bad += 1
+
+    def timestamp(self, value: Any) -> datetime | None:
+        if value == "" or value is None:
+            return None
+        ts = timestamp_or_none(value)
+        if ts is None:
+            self._bad("timestamp", value)
+        return ts
+
+    def integer(self, value: Any, column: str) -> int | None:
+        if type(value) is int and -_INT64 <= value < _INT64:
+            return value
+        if value == "" or value is None:
+            return None
+        number = number_or_none(value)
+        if number is not None and number.is_integer() and -_INT64 <= number < _INT64:
+            return int(number)
+        self._bad(column, value)
+        return None
+
+    def real(self, value: Any, column: str) -> float | None:
+        if value == "" or value is None:
+            return None
+        number = number_or_none(value)
+        if number is None:
+            self._bad(column, value)
+        return number
+
+    @staticmethod
+    def text(value: Any) -> str | None:
+        return None if value == "" or value is None else str(value)
+
+    def warn(self, what: str) -> None:
+        if self.bad:
+            log.warning(
+                "HILT %s: %d values could not be stored as their column's type and were "
+                "left empty (the first: %s)",
+                what,
+                self.bad,
+                self.first_bad,
+            )
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def dataframe(
@@ -391,19 +531,27 @@ def dataframe(
         raise HILTError("hilt.reading.dataframe() needs pandas: pip install pandas") from None
     cols = check_columns(columns) or list(KNOWN_COLUMNS)
     data: dict[str, list[Any]] = {c: [] for c in cols}
-    appenders = [(c, data[c].append) for c in cols]
+    types = ColumnTypes()
+    typed = {"timestamp"} | INT_COLUMNS | FLOAT_COLUMNS
+
+    def keep_as_is(v: Any) -> Any:
+        return None if v == "" else v
+
+    appenders = [
+        (c, data[c].append, types.converter(c) if c in typed else keep_as_is) for c in cols
+    ]
     for values in rows(*paths, columns=cols, message_limit=message_limit, **filters):
-        for c, add in appenders:
-            v = values[c]
-            add(None if v == "" else v)
+        for c, add, convert in appenders:
+            add(convert(values[c]))
+    types.warn("dataframe()")
     frame = pd.DataFrame(data, columns=cols)
     for c in cols:
         if c == "timestamp":
-            frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601")
+            frame[c] = pd.to_datetime(frame[c], utc=True)
         elif c in INT_COLUMNS:
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("Int64")
+            frame[c] = pd.array(data[c], dtype="Int64")
         elif c in FLOAT_COLUMNS:
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+            frame[c] = pd.array(data[c], dtype="Float64").astype("float64")
     return frame
 
 
@@ -413,6 +561,7 @@ __all__ = [
     "Filter",
     "dataframe",
     "events",
+    "check_log",
     "files",
     "flat_row",
     "is_event",

@@ -17,10 +17,10 @@ HOOKS = sorted(
 )
 
 
-def test_the_hooks_are_the_seven_of_the_contract() -> None:
+def test_the_hooks_are_the_eight_of_the_contract() -> None:
     assert HOOKS == [
         "backend_close", "backend_open", "backend_read", "backend_write",
-        "event_enrich", "provider_patch", "redact",
+        "event_enrich", "provider_patch", "redact", "session_open",
     ]  # fmt: skip
 
 

@@ -24,7 +24,6 @@ from hilt_core import ConfigError, Event, HILTError, Metrics, locking
 from hilt_core.columns import check_columns, from_row
 from hilt_core.paths import log_files, user_path
 from hilt_core.values import number_or_none, parse_cost, parse_timestamp, timestamp_or_none
-from hilt_jsonl.erase import erase
 
 T = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 TIMESTAMPS = {
@@ -120,7 +119,7 @@ def test_columns_are_checked_by_one_rule_everywhere(
             check()
 
 
-def test_reading_and_erase_find_the_same_log_files(
+def test_readers_find_log_files_by_one_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     logs = tmp_path / "logs"
@@ -142,8 +141,6 @@ def test_reading_and_erase_find_the_same_log_files(
     ):
         with pytest.raises(HILTError, match=message):
             log_files(bad)
-        with pytest.raises(HILTError, match=message):
-            erase(bad, user_id="alice")
 
 
 def _hold_lock(path: str, held: Any, release: Any) -> None:

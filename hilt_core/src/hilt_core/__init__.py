@@ -13,7 +13,6 @@ from hilt_core.convert import loads
 from hilt_core.errors import ConfigError, HILTError, SessionError
 from hilt_core.markers import hookimpl
 from hilt_core.model import Actor, Content, Event, Metrics, dumps
-from hilt_core.protocols import SessionLike
 from hilt_core.recorder import Recorder
 from hilt_core.registry import Registry
 from hilt_core.textfields import map_text, text_fields
@@ -23,7 +22,7 @@ def __getattr__(name: str) -> Any:
     if name == "__version__":
         from hilt_core.versions import version_of
 
-        return version_of("hilt-core")
+        return version_of(__name__)  # the distribution hilt-core (names are normalised)
     raise AttributeError(f"module 'hilt_core' has no attribute {name!r}")
 
 
@@ -42,7 +41,6 @@ __all__ = [
     "hookimpl",
     # providers: where the events of a call go
     "Recorder",
-    "SessionLike",
     "current_session",
     # backends: one line of JSON per event
     "dumps",

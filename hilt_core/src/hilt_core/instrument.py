@@ -16,7 +16,6 @@ from hilt_core.session import Session
 
 log = logging.getLogger("hilt")
 
-DEFAULT_PROVIDERS = ("openai",)
 DEFAULT_FILEPATH = "logs/hilt.jsonl"
 
 _lock = threading.RLock()
@@ -38,9 +37,11 @@ def instrument(
 
     ``backend`` is a backend plugin's name ("local" / "jsonl", "sheets", or any installed
     or registered one); without it, ``sheet_id`` means "sheets" and anything else the
-    JSONL file ``filepath`` (default ``logs/hilt.jsonl``). ``providers`` defaults to
-    ``["openai"]``; ``[]`` patches nothing. Other keyword options go to the backend and
-    provider plugins (``capture=``, ``include_usage=``, ``flush_interval=``, ...).
+    JSONL file ``filepath`` (default ``logs/hilt.jsonl``). ``providers`` names the
+    provider plugins to patch; without it, every installed provider that is on by default
+    and whose SDK is installed (OpenAI, Anthropic, ...); ``[]`` patches nothing. Other
+    keyword options go to the plugins (``capture=``, ``include_usage=``, ...); a keyword
+    no plugin takes is a ConfigError (see hilt_core.options).
 
     Calling it again replaces the previous session and patches (never double-logs).
     Bad configuration raises :class:`hilt.ConfigError` here, before anything is patched.
@@ -49,17 +50,17 @@ def instrument(
         reg = default_registry()
         reg.load()
         explicit = providers is not None
-        wanted = list(providers) if providers is not None else list(DEFAULT_PROVIDERS)
         if isinstance(providers, str):
             raise ConfigError(f"providers must be a list of names, e.g. [{providers!r}]")
-        resolved: list[tuple[str, object]] = []
-        for name in dict.fromkeys(wanted):
-            try:
-                resolved.append((name, reg.resolve(name, "provider")[1]))
-            except ConfigError:
-                if explicit:
-                    raise
-                log.warning("HILT: provider %r is not installed; its calls are not logged", name)
+        resolved: list[tuple[str, object]]
+        if providers is None:
+            # Discovered, not listed: each provider plugin says whether it is on by default
+            # (HILT_DEFAULT) and which SDK it needs (HILT_SDK).
+            resolved = reg.default_providers()
+        else:
+            resolved = [
+                (name, reg.resolve(name, "provider")[1]) for name in dict.fromkeys(providers)
+            ]
         if backend is None:
             backend = "sheets" if (sheet_id and filepath is None) else "local"
         session = Session(

@@ -19,6 +19,9 @@ class SessionLike(Protocol):
     """Where events go: what ``Recorder.session()``, ``hilt_core.current_session()`` and
     ``use_session()`` deal in. :class:`hilt_core.session.Session` is one."""
 
+    #: The key of the conversation ids providers derive from text (None in "full" mode).
+    conversation_key: bytes | None
+
     @property
     def closed(self) -> bool: ...
 

@@ -16,23 +16,24 @@ from typing import Any
 
 import pluggy
 
-from hilt_core import hookspecs
+from hilt_core import hookspecs, vocab
 from hilt_core.errors import UnknownPluginError
 from hilt_core.markers import PROJECT
 
 log = logging.getLogger("hilt.plugins")
 trace_log = logging.getLogger("hilt.trace")
 
-# Where a name that is not installed would come from, for the error message.
-KNOWN_PACKAGES = {
-    "openai": "hilt-openai (installed with `pip install hilt`)",
-    "jsonl": "hilt-jsonl (installed with `pip install hilt`)",
-    "local": "hilt-jsonl (installed with `pip install hilt`)",
-    "costs": "hilt-costs (installed with `pip install hilt`)",
-    "sheets": 'hilt-sheets: pip install "hilt[sheets]" (from a checkout of HILT: '
-    "pip install ./plugins/hilt_sheets)",
-    "pii": "hilt-pii (installed with `pip install hilt`)",
-}
+# Where a name that is not installed would come from, for the error message. The kernel
+# knows no plugin by name: a distribution that ships plugins (the `hilt` package for the
+# built-in ones) adds its hints here with add_hint().
+HINTS: dict[str, str] = {}
+
+
+def add_hint(name: str, where: str) -> None:
+    """Say where the plugin ``name`` comes from (``"hilt-sheets: pip install
+    'hilt[sheets]'"``), for the error raised when it is asked for and not installed."""
+    HINTS[name] = where
+
 
 PROVIDER_HOOKS = ("provider_patch",)
 BACKEND_HOOKS = ("backend_open", "backend_write", "backend_close", "backend_read")
@@ -121,6 +122,14 @@ class Registry:
             except pluggy.PluginValidationError:
                 self.pm.unregister(plugin)
                 raise
+            try:
+                for key, meaning in dict(
+                    getattr(plugin, "HILT_EXTENSION_KEYS", None) or {}
+                ).items():
+                    vocab.declare(str(key), str(meaning), plugin=registered)
+            except (TypeError, ValueError):
+                self.pm.unregister(plugin)
+                raise
             for alias in getattr(plugin, "HILT_ALIASES", ()) or ():
                 self._aliases.setdefault(str(alias), registered)
             return registered
@@ -170,14 +179,55 @@ class Registry:
                 f". The plugin {name!r} is installed but disabled by HILT_DISABLE_PLUGINS / "
                 "HILT_LOAD_PLUGINS"
             )
-        elif name in KNOWN_PACKAGES:
-            msg += f". {name!r} is provided by {KNOWN_PACKAGES[name]}"
+        elif name in HINTS:
+            msg += f". {name!r} is provided by {HINTS[name]}"
         else:
             msg += (
                 f". To add one, install a package that declares an entry point {name!r} in "
                 f"the group 'hilt', or call hilt.register_plugin(obj, name={name!r})"
             )
         raise UnknownPluginError(msg)
+
+    def session_plugins(self, backend: object) -> list[tuple[str, object]]:
+        """The plugins whose options a session with this ``backend`` plugin may be given:
+        it, every provider, enricher and redactor, and every plugin checking options
+        at session_open (see hilt_core.options)."""
+        self.load()
+        chosen: dict[int, tuple[str, object]] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            if plugin is backend or self._implements(
+                plugin, (*PROVIDER_HOOKS, "event_enrich", "redact", "session_open")
+            ):
+                chosen[id(plugin)] = (name, plugin)
+        return list(chosen.values())
+
+    def default_providers(self) -> list[tuple[str, object]]:
+        """The providers ``instrument()`` patches when no ``providers=`` is given: every
+        registered provider plugin that declares ``HILT_DEFAULT = True`` and whose SDK
+        (``HILT_SDK``, an import name) is importable. Nothing is imported to find out."""
+        import importlib.util
+
+        found = []
+        for name in self.names("provider"):
+            plugin = self.pm.get_plugin(name)
+            if not getattr(plugin, "HILT_DEFAULT", False):
+                continue
+            sdk = getattr(plugin, "HILT_SDK", None)
+            try:
+                present = sdk is None or importlib.util.find_spec(str(sdk)) is not None
+            except (ImportError, ValueError):
+                present = False
+            if present:
+                found.append((name, plugin))
+            else:
+                log.debug("HILT provider %r not patched by default: %s is not installed", name, sdk)
+        return found
+
+    def unloaded(self) -> list[str]:
+        """Installed plugins that are not loaded (failed, or left out by the environment)."""
+        return sorted(set(self.failed) | self.disabled)
 
     def caller(self, plugin: object, hook: str) -> Callable[..., Any]:
         """A caller of ``hook`` that reaches only ``plugin`` (never every installed one)."""

@@ -9,13 +9,19 @@ from types import TracebackType
 from typing import Any
 
 from hilt_core import context
+from hilt_core import options as _options
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
+from hilt_core.internal import internal_error
 from hilt_core.model import HILT_VERSION, Event
 from hilt_core.pipeline import Pipeline
 from hilt_core.registry import Registry, default_registry
 
 _PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size", "queue_block_timeout")
+
+# Called with the session as close() begins, while it still takes events (the provider
+# contract writes the streams still open as partial answers here).
+before_close: list[Callable[[Session], None]] = []
 
 
 def _stamped(event: Event | None, meta: Mapping[str, Any]) -> Event | None:
@@ -79,7 +85,12 @@ class Session:
         # A string is left for the backend to refuse (list() would split it into letters).
         self.columns = list(columns) if isinstance(columns, list | tuple) else columns
         self.capture = capture
+        # Keys the conversation ids derived from text in every mode but "full" (see
+        # hilt_core.provider.conversation): an unkeyed digest would let a guess be tested.
+        self.conversation_key: bytes | None = policy.hash_key
         self._name, self._plugin = reg.resolve(backend, "backend")
+        if mode != "r":
+            _options.check(options, reg.session_plugins(self._plugin), unavailable=reg.unloaded())
         self.options: dict[str, Any] = {
             "filepath": filepath,
             "mode": mode,
@@ -93,6 +104,8 @@ class Session:
             "capture": capture,
             **options,
         }
+        if mode != "r":
+            self._check_with_plugins(reg)
         try:
             handle = reg.caller(self._plugin, "backend_open")(name=backend, options=self.options)
         except HILTError:
@@ -118,6 +131,20 @@ class Session:
             **pipeline_opts,
         )
         self._closed = False
+
+    def _check_with_plugins(self, reg: Registry) -> None:
+        """``session_open``: each plugin checks the options it takes. A ConfigError (a
+        plugin's deliberate refusal) is raised; anything else is a broken plugin, named."""
+        for impl in reg.pm.hook.session_open.get_hookimpls():
+            try:
+                impl.function(*[{"options": self.options}[n] for n in impl.argnames])
+            except HILTError:
+                raise
+            except Exception as exc:
+                raise ConfigError(
+                    f"The HILT plugin {impl.plugin_name!r} failed to check this session's "
+                    f"options: {type(exc).__name__}: {exc}"
+                ) from exc
 
     def _is_backend(self, text: str) -> bool:
         try:
@@ -187,6 +214,11 @@ class Session:
         written within ``timeout`` (they are reported in the ``hilt`` log)."""
         if self._closed:
             return True
+        for callback in before_close:
+            try:
+                callback(self)
+            except Exception:
+                internal_error("finish what was open before closing a session")
         self._closed = True
         return self._pipeline.close(timeout)
 

@@ -12,6 +12,7 @@ plugins:
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,17 +50,21 @@ def parse_cost(value: float | int | str | None) -> float | None:
         text = value.strip().replace(",", ".")
         return float(text) if text else None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError(f"a cost must be a number of dollars, not {value!r}") from None
     raise ValueError(f"a cost must be a number, not {value!r}")
 
 
 def number_or_none(value: Any) -> float | None:
     """A number of a line (a cost, a latency) as a float, read as :func:`parse_cost`
-    reads costs; None when there is none or it is not a number."""
+    reads costs; None when there is none or it is not a finite number."""
     try:
-        return parse_cost(value)
+        number = parse_cost(value)
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 __all__ = ["as_utc", "number_or_none", "parse_cost", "parse_timestamp", "timestamp_or_none"]

@@ -13,8 +13,9 @@ UNKNOWN = "0+unknown"
 
 @cache
 def version_of(distribution: str) -> str:
-    """The installed version of ``distribution`` (``"hilt-core"``), or ``"0+unknown"``
-    when it is not installed (its source folder put on ``sys.path`` by hand)."""
+    """The installed version of ``distribution`` (``"hilt-core"`` or ``"hilt_core"``: names
+    are normalised), or ``"0+unknown"`` when it is not installed (its source folder put on
+    ``sys.path`` by hand)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
