@@ -7,6 +7,7 @@
     hilt export FILE... --to csv    flat rows (the Sheets columns) as CSV or Parquet
     hilt plugins                    installed plugins, their hooks, and failures
     hilt erase FILE... --user ID    remove a conversation's or a user's events
+    hilt sheets status|replay       rows waiting for Google Sheets; send them now
 
 Results go to stdout, warnings and progress to stderr (progress only on a terminal).
 Exit codes: 0 done, 1 ``validate`` found invalid lines or ``erase`` could not search a
@@ -354,6 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(handler=cmd_erase)
+
+    from hilt import _sheets_cmd
+
+    _sheets_cmd.add_parser(sub)
     return parser
 
 

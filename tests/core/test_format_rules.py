@@ -160,18 +160,21 @@ def test_the_lock_excludes_another_process(tmp_path: Path) -> None:
     other.start()
     try:
         assert held.wait(30)
-        with locking.lock_file(lock_path, wait=False) as mine:
-            assert mine is False
         fd = os.open(lock_path, os.O_RDONLY)
         try:
+            assert locking.lock(fd, wait=False) is False
             assert locking.lock(fd, shared=True, wait=False) is False
         finally:
             os.close(fd)
     finally:
         release.set()
         other.join(30)
-    with locking.lock_file(lock_path, wait=False) as mine:
-        assert mine is True
+    fd = os.open(lock_path, os.O_RDONLY)
+    try:
+        assert locking.lock(fd, wait=False) is True
+        locking.unlock(fd)
+    finally:
+        os.close(fd)
 
 
 def test_still_names_sees_a_file_rolled_over(tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ and one process should use a spill file at a time.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 try:
@@ -54,13 +52,4 @@ def still_names(path: Path, fd: int) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def lock_file(path: Path, *, wait: bool = True) -> Iterator[bool]:
-    """Hold the lock of the lock file ``path`` (made, with its folder, if missing) for
-    the ``with`` block. Yields False when ``wait=False`` and another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as fh:
-        yield lock(fh.fileno(), wait=wait)  # closing the file releases the lock
-
-
-__all__ = ["AVAILABLE", "lock", "lock_file", "still_names", "unlock"]
+__all__ = ["AVAILABLE", "lock", "still_names", "unlock"]

@@ -16,6 +16,7 @@ from hilt_core.columns import ALL_COLUMNS, check_columns
 
 ID_COLUMN = "event_id"  # every row carries it: replays and retries skip rows already there
 DEFAULT_WORKSHEET = "Logs"
+CLOSE_TIMEOUT = 30.0
 _URL_ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -126,7 +127,10 @@ def read_settings(options: Mapping[str, Any]) -> Settings:
         max_buffer_rows=_count(options, "max_buffer_rows", 10_000),
         spill_path=spill_path_from(options, sheet_id, worksheet),
         flush_timeout=_number(options, "flush_timeout", 30.0, low=0.1),
-        close_timeout=_number(options, "close_timeout", 5.0, low=0.1),
+        # Enough for Google's backoff to retry a few times (1 + 2 + 4 + 8 + 16 s), as
+        # OpenTelemetry's 30 s shutdown: a short program that meets a 429 or an outage
+        # on its way out still gets its rows into the sheet.
+        close_timeout=_number(options, "close_timeout", CLOSE_TIMEOUT, low=0.1),
         http_timeout=_number(options, "http_timeout", 30.0, low=0.1),
         max_retries=_count(options, "max_retries", 5, low=0),
         retry_base=retry_base,
