@@ -158,8 +158,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from hilt import _export
     from hilt._progress import Progress
-    from hilt.reading import check_columns, files, make_filter
-    from hilt_core import KNOWN_COLUMNS
+    from hilt.reading import files, make_filter
+    from hilt_core.columns import KNOWN_COLUMNS, check_columns
 
     fmt = args.to
     if fmt is None and args.output:
@@ -198,7 +198,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 # -- plugins ------------------------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace) -> int:
     from hilt._plugin_list import describe, render
-    from hilt_core import default_registry
+    from hilt_core.registry import default_registry
 
     info = describe(default_registry())
     if args.json:
