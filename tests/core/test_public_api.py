@@ -147,3 +147,61 @@ def test_import_hilt_reads_no_package_metadata() -> None:
     res = _fresh("import sys, hilt\nprint('importlib.metadata' in sys.modules)")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
+
+
+def test_every_name_the_root_exported_before_still_imports() -> None:
+    # A third-party plugin written against the earlier docs keeps loading.
+    import hilt_core
+
+    earlier = [
+        "ACTIONS",
+        "ACTOR_TYPES",
+        "ALL_COLUMNS",
+        "CAPTURE_MODES",
+        "HILT_VERSION",
+        "KNOWN_COLUMNS",
+        "PROJECT",
+        "Actor",
+        "ConfigError",
+        "Content",
+        "Event",
+        "HILTError",
+        "Metrics",
+        "Recorder",
+        "Registry",
+        "Session",
+        "SessionError",
+        "UnknownPluginError",
+        "ValidationError",
+        "carry",
+        "conversation",
+        "converter",
+        "current_conversation",
+        "current_session",
+        "default_registry",
+        "drop_text",
+        "dumps",
+        "event_dict",
+        "hookimpl",
+        "hookspec",
+        "instrument",
+        "is_instrumented",
+        "loads",
+        "map_text",
+        "new_event_id",
+        "register_plugin",
+        "register_redactor",
+        "scope",
+        "set_default_registry",
+        "strip_content",
+        "text_fields",
+        "uninstrument",
+        "unregister_plugin",
+        "use_session",
+    ]
+    for name in earlier:
+        value = getattr(hilt_core, name)
+        assert value is not None, name
+    root = vars(hilt_core)
+    assert callable(root["instrument"])  # the function, not its module
+    assert getattr(hilt_core, "_EARLIER")["Session"] == "session"  # noqa: B009

@@ -11,11 +11,46 @@ from typing import Any
 from hilt_core.context import current_session
 from hilt_core.convert import loads
 from hilt_core.errors import ConfigError, HILTError, SessionError
+from hilt_core.instrument import instrument as instrument  # the function, not the module
 from hilt_core.markers import hookimpl
 from hilt_core.model import Actor, Content, Event, Metrics, dumps
 from hilt_core.recorder import Recorder
 from hilt_core.registry import Registry
 from hilt_core.textfields import map_text, text_fields
+
+# Names the kernel's root exported before it listed only what plugins use: still
+# importable from here (a plugin written against the earlier docs keeps loading), each
+# from the module that defines it.
+_EARLIER = {
+    "ACTIONS": "model",
+    "ACTOR_TYPES": "model",
+    "HILT_VERSION": "model",
+    "converter": "model",
+    "event_dict": "model",
+    "ALL_COLUMNS": "columns",
+    "KNOWN_COLUMNS": "columns",
+    "CAPTURE_MODES": "capture",
+    "strip_content": "capture",
+    "PROJECT": "markers",
+    "hookspec": "markers",
+    "Session": "session",
+    "UnknownPluginError": "errors",
+    "ValidationError": "errors",
+    "carry": "context",
+    "conversation": "context",
+    "current_conversation": "context",
+    "scope": "context",
+    "use_session": "context",
+    "default_registry": "registry",
+    "register_plugin": "registry",
+    "set_default_registry": "registry",
+    "unregister_plugin": "registry",
+    "drop_text": "textfields",
+    "new_event_id": "ids",
+    "register_redactor": "redactors",
+    "is_instrumented": "instrument",
+    "uninstrument": "instrument",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -23,6 +58,11 @@ def __getattr__(name: str) -> Any:
         from hilt_core.versions import version_of
 
         return version_of(__name__)  # the distribution hilt-core (names are normalised)
+    where = _EARLIER.get(name)
+    if where is not None:
+        import importlib
+
+        return getattr(importlib.import_module(f"hilt_core.{where}"), name)
     raise AttributeError(f"module 'hilt_core' has no attribute {name!r}")
 
 
