@@ -145,7 +145,11 @@ def item_of(line: dict[str, Any]) -> dict[str, Any]:
             item.update(_short(text))
             item["state"] = _text_state(text)
         msgs = content.get("messages")
-        if isinstance(msgs, list) and (len(msgs) > 1 or not isinstance(text, str)):
+        if isinstance(msgs, list) and (
+            len(msgs) > 1
+            or not isinstance(text, str)
+            or any(isinstance(m, dict) and m.get("role") != "user" for m in msgs)
+        ):
             item["messages"] = [m for m in (_message(x) for x in msgs) if m is not None]
         calls = content.get("tool_calls")
         if isinstance(calls, list) and calls:

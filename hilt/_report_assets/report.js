@@ -437,7 +437,7 @@
       } else {
         out.push(el("div", { class: "placeholder" }, WHY[it.why] || WHY.other));
       }
-    } else if (typeof it.text === "string") {
+    } else if (typeof it.text === "string" && !(it.messages && it.messages.length)) {
       out.push(el("div", { class: "text" }, it.text));
       if (it.cut) out.push(el("div", { class: "muted" }, "… " + fmtInt(it.cut) + " more characters not shown"));
     }
