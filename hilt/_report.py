@@ -156,7 +156,11 @@ def item_of(line: dict[str, Any]) -> dict[str, Any]:
             item["tool_calls"] = [_tool_call(c) for c in calls]
         if "state" not in item:
             if item.get("messages") or item.get("tool_calls"):
-                item["state"] = "text"
+                said = [m.get("text", "") for m in item.get("messages", [])] + [
+                    v for c in item.get("tool_calls", []) for v in (c["name"], c["arguments"])
+                ]
+                hashed = all(_HASHED.fullmatch(t) for t in said if t)
+                item["state"] = "hash" if hashed and any(said) else "text"
             elif ext.get("hilt_redaction"):
                 item["state"] = "removed"
                 item["why"] = str(ext["hilt_redaction"])
@@ -243,11 +247,15 @@ class _Kept:
 class Builder:
     """Reads decoded lines (``add``) and makes the page's data (``data``)."""
 
-    def __init__(self, *, max_conversations: int = MAX_CONVERSATIONS) -> None:
+    def __init__(
+        self, *, max_conversations: int = MAX_CONVERSATIONS, hold: int | None = None
+    ) -> None:
         self.max_conversations = max_conversations
         # Conversations whose events are held: a few times the number shown, least
         # recently active first (dict order); those let go are read again if needed.
-        self.hold = max_conversations * 2 + 200 if max_conversations else 0
+        if hold is None:
+            hold = max_conversations * 2 + 200
+        self.hold = max(hold, 1) if max_conversations else 0
         self.total = Tally()
         self.hours: dict[str | None, Tally] = {}
         self.by: dict[str, dict[Any, Tally]] = {"model": {}, "user": {}, "tenant": {}}
@@ -474,10 +482,15 @@ def build(
     keep: Filter | None = None,
     filters: dict[str, Any] | None = None,
     max_conversations: int = MAX_CONVERSATIONS,
+    hold: int | None = None,
 ) -> dict[str, Any]:
-    """Read the logs (files, folders, globs) and return the page's data."""
+    """Read the logs (files, folders, globs) and return the page's data: ``total`` (the
+    numbers of ``hilt stats --json``), ``series`` (per hour, or per day past three days),
+    ``groups`` (by model, user, tenant), and the ``max_conversations`` most recent
+    conversations with their turns. ``hold``: how many conversations' events to keep in
+    memory while reading (default: twice those shown, plus 200)."""
     found = files(*paths)
-    builder = Builder(max_conversations=max_conversations)
+    builder = Builder(max_conversations=max_conversations, hold=hold)
     for line in _lines(found, keep):
         builder.add(line)
     wanted = builder.missing()

@@ -118,7 +118,9 @@ class Browser:
                         self.events.append(msg)
                     self._lock.notify_all()
 
-    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> Any:
         n = next(self._ids)
         msg: dict[str, Any] = {"id": n, "method": method, "params": params or {}}
         if session:

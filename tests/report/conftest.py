@@ -80,7 +80,9 @@ def write_provider_log(path: Path, **instrument_options: Any) -> Path:
                     {"role": "user", "content": "Where is my parcel? Please use tool."},
                 ]
                 first = client.chat.completions.create(
-                    model="gpt-4o", messages=history, tools=TOOLS  # type: ignore[arg-type]
+                    model="gpt-4o",
+                    messages=history,
+                    tools=TOOLS,  # type: ignore[arg-type]
                 )
                 call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
                 history.append(first.choices[0].message.model_dump(exclude_none=True))
