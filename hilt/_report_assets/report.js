@@ -481,7 +481,7 @@
         it.action !== "prompt" && it.action !== "completion" ? el("span", { class: "action" }, it.action || "") : null,
         it.error ? el("span", { class: "error-type" }, it.error) : null,
         el("span", { class: "when" }, fmtTime(it.ts))),
-      textBlock(it),
+      el("div", { class: "item-body" }, textBlock(it)),
       kind === "prompt" && it.tokens_in === undefined && !it.model ? null : metaLine(it));
   }
 

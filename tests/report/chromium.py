@@ -10,6 +10,7 @@ failed".
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import itertools
 import json
@@ -170,10 +171,8 @@ class Browser:
     def close(self) -> None:
         try:
             if self.proc.poll() is None:
-                try:
+                with contextlib.suppress(CDPError):
                     self.send("Browser.close")
-                except CDPError:
-                    pass
                 try:
                     self.proc.wait(10)
                 except subprocess.TimeoutExpired:

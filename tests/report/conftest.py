@@ -9,6 +9,7 @@ kept no text.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ import hilt
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import chromium  # noqa: E402
+import chromium
 
 LEGACY = Path(__file__).resolve().parents[1] / "cli" / "data" / "hilt-0.2.8.jsonl"
 INJECTION = (
@@ -167,7 +168,5 @@ def open_page(browser: chromium.Browser) -> Iterator[Callable[[str], chromium.Pa
 
     yield _open
     for page in pages:
-        try:
+        with contextlib.suppress(chromium.CDPError):
             browser.send("Target.closeTarget", {"targetId": page.target})
-        except chromium.CDPError:
-            pass

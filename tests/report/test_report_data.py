@@ -143,7 +143,8 @@ def test_series_and_groups_add_up(provider_log: Path) -> None:
     assert data["bucket"] == "hour"
     series = data["series"]
     hours = [p["t"] for p in series]
-    assert hours == sorted(hours) and len(hours) >= 2
+    assert hours == sorted(hours)
+    assert len(hours) >= 2
     assert sum(p["calls"] for p in series) == total["calls"]
     assert sum(p["errors"] for p in series) == total["errors"]
     assert sum(p["cost_usd"] for p in series) == pytest.approx(total["cost_usd"])
@@ -216,9 +217,12 @@ def test_a_conversation_reads_in_turns(provider_log: Path) -> None:
     assert third[1]["text"].startswith("Echo: Thanks")
     for turn in turns:
         answer = turn[1]
-        assert answer["tokens_in"] > 0 and answer["latency_ms"] > 0 and answer["cost"] > 0
+        assert answer["tokens_in"] > 0
+        assert answer["latency_ms"] > 0
+        assert answer["cost"] > 0
     failed = convs["ticket-4522"]["turns"][1]
-    assert failed[1]["error"] == "RateLimitError" and failed[1]["status_code"] == 429
+    assert failed[1]["error"] == "RateLimitError"
+    assert failed[1]["status_code"] == 429
     assert sum(1 for t in turns for it in t if it.get("cost")) == 3
     assert sum(it["cost"] for t in turns for it in t if "cost" in it) == pytest.approx(
         ticket["cost_usd"]
@@ -246,9 +250,11 @@ def test_answers_follow_their_prompts_when_calls_interleave() -> None:
 def test_legacy_log_reads_as_a_conversation(legacy_log: Path) -> None:
     data = _report.build([legacy_log])
     turns = [t for c in data["conversations"] for t in c["turns"]]
-    assert turns and all(t[0]["action"] == "prompt" for t in turns)
+    assert turns
+    assert all(t[0]["action"] == "prompt" for t in turns)
     answered = [t for t in turns if len(t) == 2]
-    assert answered and all(t[1]["state"] == "text" for t in answered)
+    assert answered
+    assert all(t[1]["state"] == "text" for t in answered)
     assert any(t[1].get("cost") for t in answered)  # 0.2.8's cost strings are numbers
 
 
@@ -366,23 +372,29 @@ def test_a_conversation_let_go_while_reading_is_read_again(tmp_path: Path) -> No
 def test_json_cannot_leave_its_script_element() -> None:
     data = {"text": "</script><script>alert(1)</script><!-- & \u2028\u2029 </SCRIPT>"}
     text = _report.json_for_html(data)
-    assert "<" not in text and ">" not in text and "&" not in text
-    assert "\u2028" not in text and "\u2029" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert "\u2028" not in text
+    assert "\u2029" not in text
     assert orjson.loads(text) == data
 
 
 def test_the_policy_allows_only_the_page_s_own_script_and_style(provider_log: Path) -> None:
     doc, policy = _report.page(_report.build([provider_log]))
     assert f'content="{policy}"' in doc.replace("&#x27;", "'")
-    assert "default-src 'none'" in policy and "unsafe" not in policy
+    assert "default-src 'none'" in policy
+    assert "unsafe" not in policy
     scripts = re.findall(r"<script>(.*?)</script>", doc, re.DOTALL)
     styles = re.findall(r"<style>(.*?)</style>", doc, re.DOTALL)
-    assert len(scripts) == 1 and len(styles) == 1
+    assert len(scripts) == 1
+    assert len(styles) == 1
     for body, directive in ((scripts[0], "script-src"), (styles[0], "style-src")):
         digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
         assert f"{directive} 'sha256-{digest}'" in policy
     links = doc.replace('"http://www.w3.org/2000/svg"', "")  # a name, not an address
-    assert "http://" not in links and "https://" not in links  # nothing to load
+    assert "http://" not in links
+    assert "https://" not in links
 
 
 def test_the_injected_prompt_is_data_only(provider_log: Path) -> None:
@@ -404,16 +416,20 @@ def test_default_output_and_stdout(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = hilt(capsys, "report", provider_log)
-    assert code == 0 and out == ""
-    assert "wrote hilt-report.html" in err and "5 calls, 2 conversations" in err
+    assert code == 0
+    assert out == ""
+    assert "wrote hilt-report.html" in err
+    assert "5 calls, 2 conversations" in err
     assert page_data((tmp_path / "hilt-report.html").read_text())["total"]["calls"] == 5
     code, out, err = hilt(capsys, "report", provider_log, "-o", "-")
-    assert code == 0 and page_data(out)["total"]["calls"] == 5
+    assert code == 0
+    assert page_data(out)["total"]["calls"] == 5
 
 
 def test_unreadable_input_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _out, err = hilt(capsys, "report", tmp_path / "nope.jsonl", "-o", tmp_path / "r.html")
-    assert code == 2 and "File not found" in err
+    assert code == 2
+    assert "File not found" in err
     assert not (tmp_path / "r.html").exists()
 
 
@@ -425,4 +441,5 @@ def test_a_folder_of_logs(
     shutil.copy(provider_log, folder / "a.jsonl")
     shutil.copy(provider_log, folder / "b.jsonl")
     data = report_data(capsys, tmp_path, folder)
-    assert data["total"]["calls"] == 10 and len(data["files"]) == 2
+    assert data["total"]["calls"] == 10
+    assert len(data["files"]) == 2
