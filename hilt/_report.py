@@ -32,6 +32,7 @@ from hilt._stats import Tally, _count_call, _from_row, _merge
 from hilt.reading import Filter, PathArg, file_records, files
 
 MAX_CONVERSATIONS = 500
+MAX_EVENTS = 20_000  # events of those conversations carried in the page (about 6 MB)
 MAX_TEXT = 20_000  # characters of one text carried in the page
 TOP_KEYS = 25  # rows of the by-model / by-user / by-tenant tables
 HOURLY_UP_TO_HOURS = 72  # a longer window is charted by day
@@ -260,6 +261,7 @@ class Builder:
         self.hours: dict[str | None, Tally] = {}
         self.by: dict[str, dict[Any, Tally]] = {"model": {}, "user": {}, "tenant": {}}
         self.last_seen: dict[Any, str] = {}  # conversation -> its latest timestamp
+        self.sizes: dict[Any, int] = {}  # conversation -> its number of events
         self.kept: dict[Any, _Kept] = {}
         self.let_go: set[Any] = set()
         self.first: str | None = None
@@ -281,6 +283,7 @@ class Builder:
             before = self.last_seen.get(conv)
             if before is None or (isinstance(ts, str) and ts > before):
                 self.last_seen[conv] = ts if isinstance(ts, str) else (before or "")
+            self.sizes[conv] = self.sizes.get(conv, 0) + 1
         is_call, is_error = _is_call(d, ext)
         if is_call:
             _count_call(self.total, d, ext, is_error)
@@ -333,11 +336,19 @@ class Builder:
             self.states[state] = self.states.get(state, 0) + 1
 
     def shown(self) -> list[Any]:
-        """The conversations the page carries: the most recent, newest first."""
+        """The conversations the page carries: the most recent, newest first, at most
+        ``max_conversations`` of them and, past the first, ``MAX_EVENTS`` events in all."""
         if not self.max_conversations:
             return []
         newest = sorted(self.last_seen.items(), key=lambda kv: (kv[1], str(kv[0])), reverse=True)
-        return [conv for conv, _ts in newest[: self.max_conversations]]
+        out: list[Any] = []
+        events = 0
+        for conv, _ts in newest[: self.max_conversations]:
+            events += self.sizes[conv]
+            if out and events > MAX_EVENTS:
+                break
+            out.append(conv)
+        return out
 
     def missing(self) -> set[Any]:
         """Shown conversations some of whose events were let go: read them again."""
@@ -382,7 +393,7 @@ class Builder:
                     "tokens_in": tally["tokens"]["prompt"],
                     "tokens_out": tally["tokens"]["completion"],
                     "cost_usd": tally["cost_usd"],
-                    "turns": turns_of(items),
+                    "turns": _lean(turns_of(items)),
                 }
             )
         return {
@@ -395,8 +406,21 @@ class Builder:
             "groups": {name: _top(groups) for name, groups in self.by.items()},
             "text_states": dict(sorted(self.states.items())),
             "conversations_shown": len(conversations),
+            "limits": {"conversations": self.max_conversations, "events": MAX_EVENTS},
             "conversations": conversations,
         }
+
+
+_LINKS_ONLY = ("id", "reply_to", "user_id", "tenant_id")
+
+
+def _lean(turns: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Drop what only served to make the turns (ids) or is said once per conversation."""
+    for turn in turns:
+        for item in turn:
+            for key in _LINKS_ONLY:
+                item.pop(key, None)
+    return turns
 
 
 def _span_hours(first: str | None, last: str | None) -> float:

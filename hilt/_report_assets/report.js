@@ -68,6 +68,11 @@
     return "$" + Number(v).toFixed(6);
   }
 
+  function fmtCostAxis(v) {
+    if (!v) return "$0";
+    return "$" + (v >= 1 ? fmtFixed(v, 2) : String(Number(v.toPrecision(2))));
+  }
+
   function fmtMs(v) {
     if (v === null || v === undefined) return "–";
     return (v >= 100 ? fmtFixed(v, 0) : fmtFixed(v, 1)) + " ms";
@@ -186,7 +191,7 @@
     [0, 0.5, 1].forEach(function (f) {
       var y = y0 - f * (y0 - PAD_T);
       root.appendChild(svg("line", { x1: PAD_L, x2: W - PAD_R, y1: y, y2: y, class: "grid" }));
-      root.appendChild(svg("text", { x: PAD_L - 6, y: y + 4, class: "axis", "text-anchor": "end", text: fmt(max * f) }));
+      root.appendChild(svg("text", { x: PAD_L - 6, y: y + 4, class: "axis", "text-anchor": "end", text: (fmt === fmtCost ? fmtCostAxis : fmt)(max * f) }));
     });
     var n = labels.length;
     var picks = n === 1 ? [0] : [0, Math.floor((n - 1) / 2), n - 1];
@@ -201,7 +206,14 @@
   function niceMax(values) {
     var max = 0;
     values.forEach(function (v) { if (v !== null && v > max) max = v; });
-    return max > 0 ? max : 1;
+    if (!(max > 0)) return 1;
+    // Round up to 1, 2, 2.5 or 5 times a power of ten, for readable axis labels.
+    var unit = Math.pow(10, Math.floor(Math.log10(max)));
+    var steps = [1, 2, 2.5, 5, 10];
+    for (var i = 0; i < steps.length; i++) {
+      if (max <= steps[i] * unit * (1 + 1e-9)) return steps[i] * unit;
+    }
+    return 10 * unit;
   }
 
   function barChart(labels, stacks, names, fmt, id) {
@@ -364,8 +376,9 @@
     var sample = total.conversations > convs.length
       ? el("p", { class: "note notice", id: "sample-note" },
         "This report holds the " + fmtInt(convs.length) + " most recent of " + fmtInt(total.conversations) +
-        " conversations (by their last event); the overview counts them all. Narrow the window with " +
-        "--since / --until / --user / --conversation, or raise --conversations N.")
+        " conversations (by their last event; at most " + fmtInt((DATA.limits || {}).conversations) +
+        " conversations and " + fmtInt((DATA.limits || {}).events) + " of their events); the overview counts them all. " +
+        "Narrow the window with --since / --until / --user / --conversation, or change --conversations N.")
       : null;
 
     function draw() {

@@ -358,6 +358,16 @@ def test_the_page_holds_the_most_recent_conversations(tmp_path: Path) -> None:
     assert _report.build([log], max_conversations=0)["conversations"] == []
 
 
+def test_the_page_holds_a_bounded_number_of_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_report, "MAX_EVENTS", 5)
+    log = conversation_log(tmp_path / "log.jsonl", ["a", "b", "c", "d", "e"])
+    assert [c["id"] for c in _report.build([log])["conversations"]] == ["e", "d"]  # 4 events
+    monkeypatch.setattr(_report, "MAX_EVENTS", 1)
+    assert [c["id"] for c in _report.build([log])["conversations"]] == ["e"]  # one at least
+
+
 def test_a_conversation_let_go_while_reading_is_read_again(tmp_path: Path) -> None:
     # "a" opens, three others pass (holding one conversation, "a" is let go), "a" ends last.
     log = conversation_log(tmp_path / "log.jsonl", ["a", "b", "c", "d", "a"])
