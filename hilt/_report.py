@@ -257,6 +257,9 @@ class Builder:
         if hold is None:
             hold = max_conversations * 2 + 200
         self.hold = max(hold, 1) if max_conversations else 0
+        # ... and at most this many of their events (a bound on memory, about 0.3 GB).
+        self.hold_events = 10 * MAX_EVENTS
+        self.held_events = 0
         self.total = Tally()
         self.hours: dict[str | None, Tally] = {}
         self.by: dict[str, dict[Any, Tally]] = {"model": {}, "user": {}, "tenant": {}}
@@ -305,11 +308,14 @@ class Builder:
             if conv in self.let_go:
                 return  # read again in the second pass, if shown
             kept = _Kept()
-            if len(self.kept) >= self.hold:
+            while self.kept and (
+                len(self.kept) >= self.hold or self.held_events >= self.hold_events
+            ):
                 gone = next(iter(self.kept))
-                del self.kept[gone]
+                self.held_events -= len(self.kept.pop(gone).items)
                 self.let_go.add(gone)
         self.kept[conv] = kept
+        self.held_events += 1
         self._keep(kept, line, d, ext, is_call, is_error)
 
     def _keep(
@@ -320,6 +326,7 @@ class Builder:
         ext: dict[str, Any],
         is_call: bool,
         is_error: bool,
+        count: bool = True,
     ) -> None:
         item = item_of(line)
         kept.items.append(item)
@@ -332,7 +339,7 @@ class Builder:
         if item.get("model") and d.get("action") != "prompt":
             kept.models.add(item["model"])
         state = item["state"] if item["state"] != "none" else f"none:{item.get('why')}"
-        if d.get("action") in ("prompt", "completion"):
+        if count and d.get("action") in ("prompt", "completion"):
             self.states[state] = self.states.get(state, 0) + 1
 
     def shown(self) -> list[Any]:
@@ -365,7 +372,7 @@ class Builder:
             self.let_go.discard(conv)
             self.kept[conv] = _Kept()
         is_call, is_error = _is_call(d, ext)
-        self._keep(self.kept[conv], line, d, ext, is_call, is_error)
+        self._keep(self.kept[conv], line, d, ext, is_call, is_error, count=False)
 
     # -- the page's data ------------------------------------------------------------------
     def data(self, *, files: list[str], filters: dict[str, Any]) -> dict[str, Any]:
