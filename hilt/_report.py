@@ -308,14 +308,14 @@ class Builder:
             if conv in self.let_go:
                 return  # read again in the second pass, if shown
             kept = _Kept()
-            while self.kept and (
-                len(self.kept) >= self.hold or self.held_events >= self.hold_events
-            ):
-                gone = next(iter(self.kept))
-                self.held_events -= len(self.kept.pop(gone).items)
-                self.let_go.add(gone)
-        self.kept[conv] = kept
+        self.kept[conv] = kept  # the most recently active, last
         self.held_events += 1
+        while len(self.kept) > self.hold or self.held_events > self.hold_events:
+            gone = next(iter(self.kept))
+            if gone == conv:
+                break  # one conversation alone: keep it whole
+            self.held_events -= len(self.kept.pop(gone).items)
+            self.let_go.add(gone)
         self._keep(kept, line, d, ext, is_call, is_error)
 
     def _keep(

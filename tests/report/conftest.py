@@ -134,6 +134,12 @@ def legacy_log() -> Path:
     return LEGACY
 
 
+@pytest.fixture(scope="session")
+def legacy_columns_log() -> Path:
+    """A log of hilt-python 0.2.8's columns= form, written by it (tests/core/data)."""
+    return LEGACY.parents[2] / "core" / "data" / "hilt-0.2.8-columns.jsonl"
+
+
 # -- the browser --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser() -> Iterator[chromium.Browser]:

@@ -104,7 +104,7 @@ def number(text: str) -> float:
     return float(re.sub(r"[^0-9.]", "", text))
 
 
-@pytest.mark.parametrize("which", ["provider", "legacy"])
+@pytest.mark.parametrize("which", ["provider", "legacy", "legacy_columns"])
 def test_the_numbers_are_those_of_hilt_stats(
     which: str, request: pytest.FixtureRequest, tmp_path: Path, open_page: OpenPage
 ) -> None:

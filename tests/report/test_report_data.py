@@ -74,7 +74,9 @@ def rotated(tmp_path: Path, source: Path) -> str:
 
 
 # -- the numbers --------------------------------------------------------------------------
-@pytest.mark.parametrize("which", ["provider", "metadata", "legacy", "rotated", "columns"])
+@pytest.mark.parametrize(
+    "which", ["provider", "metadata", "legacy", "legacy_columns", "rotated", "columns"]
+)
 def test_totals_are_hilt_stats_json(
     which: str,
     request: pytest.FixtureRequest,
@@ -366,6 +368,25 @@ def test_the_page_holds_a_bounded_number_of_events(
     assert [c["id"] for c in _report.build([log])["conversations"]] == ["e", "d"]  # 4 events
     monkeypatch.setattr(_report, "MAX_EVENTS", 1)
     assert [c["id"] for c in _report.build([log])["conversations"]] == ["e"]  # one at least
+
+
+def test_memory_holds_a_bounded_number_of_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Conversations that all come back (the ids repeat through the log) never make a new
+    # one arrive: the bound must hold all the same.
+    monkeypatch.setattr(_report, "MAX_EVENTS", 1)  # holds 10 events
+    log = conversation_log(tmp_path / "log.jsonl", list("abcdef") * 3)  # 6 events each
+    builder = _report.Builder(max_conversations=3)
+    most = 0
+    for line in _report._lines([log], None):
+        builder.add(line)
+        most = max(most, builder.held_events)
+    assert most <= 10
+    assert builder.let_go
+    monkeypatch.setattr(_report, "MAX_EVENTS", 100)
+    data = _report.build([log], max_conversations=3)
+    assert [c["calls"] for c in data["conversations"]] == [3, 3, 3]
 
 
 def test_a_conversation_let_go_while_reading_is_read_again(tmp_path: Path) -> None:
