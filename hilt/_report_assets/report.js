@@ -97,14 +97,15 @@
 
   function header() {
     var files = DATA.files || [];
-    var names = files.slice(0, 3).join(", ") + (files.length > 3 ? " and " + (files.length - 3) + " more" : "");
+    var base = function (f) { return String(f).split(/[\\/]/).pop(); };
+    var names = files.slice(0, 3).map(base).join(", ") + (files.length > 3 ? " and " + (files.length - 3) + " more" : "");
     var filters = Object.keys(DATA.filters || {}).map(function (k) {
       return "--" + k + " " + [].concat(DATA.filters[k]).join(",");
     }).join(" ");
     return el("header", null,
       el("h1", null, "HILT report"),
       el("p", { class: "meta" },
-        el("span", { id: "files", text: files.length + " file" + (files.length === 1 ? "" : "s") + ": " + names }),
+        el("span", { id: "files", title: files.join("\n"), text: files.length + " file" + (files.length === 1 ? "" : "s") + ": " + names }),
         total.first ? el("span", { id: "window", text: fmtTime(total.first) + " → " + fmtTime(total.last) + " UTC" }) : null,
         filters ? el("span", { id: "filters", text: "filters: " + filters }) : null,
         el("span", { text: (DATA.live ? "live view, read " : "made ") + fmtTime(DATA.generated) + " UTC" + (DATA.live ? ": reload for new calls" : "") })),
