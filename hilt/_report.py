@@ -7,10 +7,11 @@ made by that script); it loads nothing: a Content-Security-Policy of ``default-s
 'none'`` lets only its own inline script and style run, by their hashes.
 
 Size: the overview covers every event. The conversations carried in the page with their
-text are the ``max_conversations`` most recent (by their last event); the page says how
-many there are in all. Reading keeps the events of at most a few times that many
-conversations in memory (the least recently active are let go, and read again in a
-second pass in the rare case one of them is among the most recent at the end).
+text are the ``max_conversations`` most recent (by their last event), and no more than
+``MAX_EVENTS`` of their events; the page says how many there are in all. Reading keeps
+the events of about twice that many conversations, and at most ``10 * MAX_EVENTS``
+events, in memory: the least recently active are let go, and read again in a second
+pass when one of them is among the most recent at the end.
 """
 
 from __future__ import annotations
