@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from hilt._stats import Tally, _count_call, _from_row, _merge
+from hilt._stats import Tally, _count_call, _from_row, _merge, _Odd
 from hilt.reading import Filter, PathArg, file_records, files
 
 MAX_CONVERSATIONS = 500
@@ -185,7 +185,7 @@ def item_of(line: dict[str, Any]) -> dict[str, Any]:
     if is_call:
         # The same cost and latency hilt stats counts for this call.
         one = Tally()
-        _count_call(one, d, ext, is_error)
+        _count_call(one, d, ext, is_error, _Odd(""))
         if one.cost or metrics.get("cost_usd") not in (None, ""):
             item["cost"] = one.cost
         if one.latencies:
@@ -271,6 +271,8 @@ class Builder:
         self.first: str | None = None
         self.last: str | None = None
         self.states: dict[str, int] = {}
+        # Values of the wrong type are read as hilt stats reads them (it warns about them).
+        self.odd = _Odd("")
 
     def add(self, line: dict[str, Any]) -> None:
         d = line if "actor" in line else _from_row(line)
@@ -290,7 +292,7 @@ class Builder:
             self.sizes[conv] = self.sizes.get(conv, 0) + 1
         is_call, is_error = _is_call(d, ext)
         if is_call:
-            _count_call(self.total, d, ext, is_error)
+            _count_call(self.total, d, ext, is_error, self.odd)
             hour = _hour(ts)
             for key, groups in (
                 (hour, self.hours),
@@ -301,7 +303,7 @@ class Builder:
                 tally = groups.get(key)
                 if tally is None:
                     tally = groups[key] = Tally()
-                _count_call(tally, d, ext, is_error)
+                _count_call(tally, d, ext, is_error, self.odd)
         if conv is None or not self.hold:
             return
         kept = self.kept.pop(conv, None)
@@ -333,7 +335,7 @@ class Builder:
         kept.items.append(item)
         kept.tally.events += 1
         if is_call:
-            _count_call(kept.tally, d, ext, is_error)
+            _count_call(kept.tally, d, ext, is_error, self.odd)
         for key, into in (("user_id", kept.users), ("tenant_id", kept.tenants)):
             if ext.get(key):
                 into.add(str(ext[key]))
