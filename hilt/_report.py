@@ -30,7 +30,8 @@ from typing import Any
 import orjson
 
 from hilt._stats import Tally, _count_call, _from_row, _merge, _Odd
-from hilt.reading import Filter, PathArg, file_records, files
+from hilt.reading import Filter, file_records, files
+from hilt_core.paths import PathArg
 
 MAX_CONVERSATIONS = 500
 MAX_EVENTS = 20_000  # events of those conversations carried in the page (about 6 MB)
