@@ -71,3 +71,26 @@ def test_the_kernel_names_no_plugin() -> None:
             ):
                 found.append(f"{path.relative_to(CORE)}:{node.lineno} {node.value!r}")
     assert not found, found
+
+
+def test_finding_no_sdk_to_patch_is_said_once_unless_asked_for_none(
+    reg: Registry, memory: Any, caplog: Any
+) -> None:
+    hilt.register_plugin(Provider(True, "no_such_sdk_hilt_test"), name="missing")
+    bare = Registry(entry_points=False)
+    bare.register(memory, name="memory")
+    bare.register(Provider(True, "no_such_sdk_hilt_test"), name="missing")
+    from hilt_core import registry as registry_module
+
+    saved = registry_module._default
+    registry_module.set_default_registry(bare)
+    try:
+        hilt.instrument(backend="memory")
+        said = [r for r in caplog.records if "found no LLM SDK to patch" in r.getMessage()]
+        assert len(said) == 1
+        caplog.clear()
+        hilt.instrument(backend="memory", providers=[])
+        assert not [r for r in caplog.records if "found no LLM SDK" in r.getMessage()]
+        hilt.uninstrument()
+    finally:
+        registry_module.set_default_registry(saved)
