@@ -28,21 +28,31 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
+def _either(data: JSON, camel: str, snake: str) -> Any:
+    value = data.get(camel)
+    return data.get(snake) if value is None else value
+
+
 # -- parts -------------------------------------------------------------------------------
 
 
 def describe_part(part: JSON) -> JSON:
     """A non-text part, described without its payload (no base64 in logs)."""
-    if "inlineData" in part:
-        blob = _dict(part["inlineData"])
+    # The SDK sends some nested keys in snake_case ({"inlineData": {"mime_type": ...}}).
+    blob = _dict(part.get("inlineData", part.get("inline_data")))
+    if blob:
         data = blob.get("data")
-        out: JSON = {"type": "inline_data", "mime_type": blob.get("mimeType")}
+        out: JSON = {"type": "inline_data", "mime_type": _either(blob, "mimeType", "mime_type")}
         if isinstance(data, str):
             out["bytes"] = len(data) * 3 // 4 - data[-2:].count("=")
         return out
-    if "fileData" in part:
-        ref = _dict(part["fileData"])
-        return {"type": "file_data", "mime_type": ref.get("mimeType"), "uri": ref.get("fileUri")}
+    ref = _dict(part.get("fileData", part.get("file_data")))
+    if ref:
+        return {
+            "type": "file_data",
+            "mime_type": _either(ref, "mimeType", "mime_type"),
+            "uri": _either(ref, "fileUri", "file_uri"),
+        }
     if "executableCode" in part:
         code = _dict(part["executableCode"])
         return {"type": "executable_code", "language": code.get("language"),
@@ -161,7 +171,13 @@ def describe_generate(body: Mapping[str, Any]) -> Prompt:
             break
     found: Prompt = {"opening": (system or "", first_user)}
     if last_model is not None:
-        found["said"] = content_text(contents[last_model], "")
+        # A streamed answer is in the history as one model content per chunk (chats, the
+        # AFC loop): the run of model contents is the one answer.
+        start = last_model
+        while start > 0 and contents[start - 1].get("role") == "model":
+            start -= 1
+        said = [content_text(c, "") for c in contents[start : last_model + 1]]
+        found["said"] = "".join(t for t in said if t) if any(said) else None
     starts = last_model is None and system is not None
     if len(new) == 1 and not starts:
         plain = _plain_text(new[0])
