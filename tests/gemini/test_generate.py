@@ -195,7 +195,7 @@ def test_async_generate_content(h: Harness, any_client: genai.Client) -> None:
 def test_capture_modes_keep_the_labels(h: Harness, client: genai.Client, capture: str) -> None:
     h.instrument(capture=capture)
     client.models.generate_content(model=MODEL, contents="private words")
-    prompt, done = h.one()
+    _, done = h.one()
     assert "private words" not in h.path.read_text(encoding="utf-8")
     assert done["extensions"]["provider"] == "gcp.gen_ai"
     assert done["extensions"]["model"] == "gemini-2.5-flash-001"

@@ -78,8 +78,7 @@ def test_a_cut_stream_is_partial_with_the_transport_error(
     srv.cut_stream_next(after_chunks=2)
     got: list[Any] = []
     with pytest.raises(httpx2.RemoteProtocolError):
-        for chunk in client.models.generate_content_stream(model=MODEL, contents="cut me here"):
-            got.append(chunk)
+        got.extend(client.models.generate_content_stream(model=MODEL, contents="cut me here"))
     assert len(got) == 2
     _, done = hi.one()
     ext = done["extensions"]
