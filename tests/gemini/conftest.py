@@ -10,6 +10,9 @@ providers=["gemini"])``. Comparisons run the same request uninstrumented and ins
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
 import json
 import uuid
 from collections.abc import Iterator
@@ -18,11 +21,20 @@ from typing import Any
 
 import pytest
 from google import genai
+from google.genai import _api_client, types
 
 import hilt
 from hilt_gemini.testing import FakeGemini
 
 MODEL = "gemini-2.5-flash"
+# The SDK's HTTP library: httpx2 from google-genai 2.x, httpx before.
+_HTTP = [importlib.import_module(n) for n in ("httpx2", "httpx") if importlib.util.find_spec(n)]
+REMOTE_PROTOCOL_ERROR = tuple(m.RemoteProtocolError for m in _HTTP)
+TRANSPORT_ERROR = tuple(m.TransportError for m in _HTTP)
+TIMEOUT_ERROR = tuple(m.TimeoutException for m in _HTTP)
+# What older releases of the SDK do not have (the oldest supported is in docs/gemini.md).
+STREAM_ERROR_EVENTS = "raise_error" in inspect.getsource(_api_client.BaseApiClient.request_streamed)
+EMBEDDING_USAGE = "usage_metadata" in types.EmbedContentResponse.model_fields
 _VOLATILE = frozenset({"response_id", "date", "create_time"})
 
 

@@ -21,6 +21,11 @@ def get_weather(city: str) -> str:
     return f"sunny in {city}"
 
 
+# Real types, not the strings `from __future__ import annotations` leaves: google-genai
+# before 2.x cannot call a function whose annotations are strings.
+get_weather.__annotations__ = {"city": str, "return": str}
+
+
 def _usage(prompt: int, candidates: int, thoughts: int = 0) -> dict[str, int]:
     usage = {"promptTokenCount": prompt, "candidatesTokenCount": candidates}
     if thoughts:

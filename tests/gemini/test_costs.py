@@ -6,7 +6,7 @@ from __future__ import annotations
 from google import genai
 from google.genai import types
 
-from .conftest import MODEL, Harness
+from .conftest import EMBEDDING_USAGE, MODEL, Harness
 
 
 def test_generate_and_embeddings_are_priced(hi: Harness, any_client: genai.Client) -> None:
@@ -15,8 +15,9 @@ def test_generate_and_embeddings_are_priced(hi: Harness, any_client: genai.Clien
     (_, done), (_, embedded) = hi.calls()
     assert done["metrics"]["cost_usd"] > 0
     assert done["metrics"]["cost_source"].endswith(" google/gemini-2.5-flash")
-    assert embedded["metrics"]["cost_usd"] > 0
-    assert embedded["metrics"]["cost_source"].endswith(" google/gemini-embedding-001")
+    if EMBEDDING_USAGE or any_client.vertexai:  # token counts in this release's answer
+        assert embedded["metrics"]["cost_usd"] > 0
+        assert embedded["metrics"]["cost_source"].endswith(" google/gemini-embedding-001")
 
 
 def test_each_afc_round_trip_is_priced(hi: Harness, client: genai.Client) -> None:
@@ -24,6 +25,7 @@ def test_each_afc_round_trip_is_priced(hi: Harness, client: genai.Client) -> Non
         """Look a word up."""
         return word
 
+    lookup.__annotations__ = {"word": str, "return": str}  # not strings: see test_afc
     config = types.GenerateContentConfig(tools=[lookup])
     client.models.generate_content(model=MODEL, contents="use tool please", config=config)
     pairs = hi.calls()

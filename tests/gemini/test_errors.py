@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-import httpx2
 import pytest
 from google import genai
 from google.genai import errors, types
@@ -14,7 +13,7 @@ from google.genai import errors, types
 from hilt_gemini import extract
 from hilt_gemini.testing import FakeGemini
 
-from .conftest import MODEL, Harness
+from .conftest import MODEL, TIMEOUT_ERROR, TRANSPORT_ERROR, Harness
 
 
 def _raise(client: genai.Client) -> BaseException:
@@ -92,7 +91,7 @@ def test_retried_stream_counts_attempts(hi: Harness, srv: FakeGemini) -> None:
 
 def test_no_response_is_status_0(hi: Harness, client: genai.Client, srv: FakeGemini) -> None:
     srv.drop_connection_next()
-    with pytest.raises(httpx2.TransportError):
+    with pytest.raises(TRANSPORT_ERROR):
         client.models.generate_content(model=MODEL, contents="dropped")
     _, failed = hi.one()
     assert failed["extensions"]["status_code"] == 0
@@ -102,7 +101,7 @@ def test_no_response_is_status_0(hi: Harness, client: genai.Client, srv: FakeGem
 def test_a_timeout_is_status_0(hi: Harness, client: genai.Client, srv: FakeGemini) -> None:
     srv.stall_next(2.0)
     config = types.GenerateContentConfig(http_options=types.HttpOptions(timeout=200))
-    with pytest.raises(httpx2.TimeoutException):
+    with pytest.raises(TIMEOUT_ERROR):
         client.models.generate_content(model=MODEL, contents="slow", config=config)
     _, failed = hi.one()
     assert failed["extensions"]["status_code"] == 0

@@ -177,9 +177,12 @@ def test_a_safety_stop_without_text(hi: Harness, client: genai.Client, srv: Fake
     assert not done["content"].get("text")
 
 
-def test_async_generate_content(h: Harness, any_client: genai.Client) -> None:
+def test_async_generate_content(h: Harness, srv: FakeGemini, any_client: genai.Client) -> None:
+    vertexai = bool(any_client.vertexai)
+
     async def ask() -> Any:
-        return await any_client.aio.models.generate_content(model=MODEL, contents="async one")
+        client = srv.client(vertexai=vertexai)  # one per event loop (google-genai < 2.2x)
+        return await client.aio.models.generate_content(model=MODEL, contents="async one")
 
     plain = asyncio.run(ask())
     h.instrument()

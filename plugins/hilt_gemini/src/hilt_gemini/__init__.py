@@ -30,8 +30,8 @@ HILT_OPTIONS = {
     "capture_request": "Write the whole request body into the prompt's content.request.",
 }
 
-OLDEST = (1, 9)
-SUPPORTED = ">=1.9,<4"
+OLDEST = (1, 30)
+SUPPORTED = ">=1.30,<4"
 DEPRECATED = (
     "HILT does not record the deprecated google-generativeai package (its support ended "
     "2025-11-30); Gemini calls made with it are not logged. Install Google's current SDK, "

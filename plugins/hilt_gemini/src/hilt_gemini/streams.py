@@ -1,8 +1,8 @@
 """Gemini streams on the provider contract's StreamRecord.
 
 The SDK's ``request_streamed`` yields one ``SdkHttpResponse`` per SSE event, its body the
-event's JSON text. The record keeps that text (a string, not the SDK's objects) and
-decodes it on the writer thread. Usage is the LAST non-empty ``usageMetadata``: every
+event's JSON text (releases before 1.22 yield the decoded dict). The record keeps that
+text (a string, not the SDK's objects) and decodes it on the writer thread. Usage is the LAST non-empty ``usageMetadata``: every
 Gemini chunk carries the counts so far, so summing them would overcount.
 
 A stream that fails before its first chunk (an HTTP error, an error event first) is
@@ -34,15 +34,15 @@ class GeminiStream(StreamRecord):
 
     def __init__(self, call: Call, on_error: Any) -> None:
         super().__init__(call)
-        self.bodies: list[str] = []
+        self.bodies: list[str | dict[str, Any]] = []
         self.on_error = on_error  # records an exception as the call's error event
 
     def take(self, chunk: Any) -> bool:
         try:
             if not self.t_first:
                 self.first_token()
-            body = chunk.body
-            if isinstance(body, str):
+            body = getattr(chunk, "body", chunk)  # google-genai before 1.22: the dict
+            if isinstance(body, str | dict):
                 self.bodies.append(body)
         except Exception:
             internal_error("read a stream chunk")
@@ -57,7 +57,7 @@ class GeminiStream(StreamRecord):
         finish = model = response_id = None
         for body in self.bodies:
             try:
-                data = json.loads(body)
+                data = json.loads(body) if isinstance(body, str) else body
             except ValueError:
                 continue
             if not isinstance(data, dict):
