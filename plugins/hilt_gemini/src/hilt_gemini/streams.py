@@ -2,8 +2,9 @@
 
 The SDK's ``request_streamed`` yields one ``SdkHttpResponse`` per SSE event, its body the
 event's JSON text (releases before 1.22 yield the decoded dict). The record keeps that
-text (a string, not the SDK's objects) and decodes it on the writer thread. Usage is the LAST non-empty ``usageMetadata``: every
-Gemini chunk carries the counts so far, so summing them would overcount.
+text (a string, not the SDK's objects) and decodes it on the writer thread. Usage is the
+LAST non-empty ``usageMetadata``: every Gemini chunk carries the counts so far, so summing
+them would overcount.
 
 A stream that fails before its first chunk (an HTTP error, an error event first) is
 recorded as an error, as the same failure of a call that is not streamed is; one that
