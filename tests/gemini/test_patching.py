@@ -96,3 +96,52 @@ def test_no_sdk_at_all_is_a_config_error_when_named(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "ConfigError: HILT's Gemini provider needs Google's google-genai" in done.stdout
     assert "gemini" not in done.stdout.replace("HILT's Gemini provider", "")
+
+
+def test_providers_and_endpoints_of_real_clients() -> None:
+    # Made without network: a client only connects when it is used.
+    from google import genai
+    from google.oauth2.credentials import Credentials
+
+    from hilt_gemini.adapter import client_info
+
+    developer = genai.Client(api_key="k")
+    regional = genai.Client(
+        vertexai=True, project="p", location="europe-west4", credentials=Credentials(token="t")
+    )
+    worldwide = genai.Client(
+        vertexai=True, project="p", location="global", credentials=Credentials(token="t")
+    )
+    assert client_info(developer._api_client) == ("gcp.gen_ai", "generativelanguage.googleapis.com")
+    assert client_info(regional._api_client) == (
+        "gcp.vertex_ai",
+        "europe-west4-aiplatform.googleapis.com",
+    )
+    assert client_info(worldwide._api_client) == ("gcp.vertex_ai", "aiplatform.googleapis.com")
+
+
+def test_which_requests_are_llm_calls() -> None:
+    from hilt_gemini.adapter import api_of
+
+    generate = {"contents": []}
+    assert api_of("models/gemini-2.5-flash:generateContent", generate) == (
+        "generate_content",
+        "gemini-2.5-flash",
+    )
+    assert api_of("publishers/google/models/m:streamGenerateContent?alt=sse", generate) == (
+        "generate_content",
+        "m",
+    )
+    assert api_of("tunedModels/123:generateContent", generate) == (
+        "generate_content",
+        "tunedModels/123",
+    )
+    embed = {"instances": [{"content": "x"}]}
+    assert api_of("publishers/google/models/text-embedding-005:predict", embed) == (
+        "embed_content",
+        "text-embedding-005",
+    )
+    imagen = {"instances": [{"prompt": "a cat"}]}
+    assert api_of("publishers/google/models/imagen-4.0:predict", imagen) is None
+    assert api_of("models/gemini-2.5-flash:countTokens", generate) is None
+    assert api_of("files", {}) is None
