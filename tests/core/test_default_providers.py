@@ -22,7 +22,7 @@ PROVIDERS = {"openai", "anthropic", "gemini", "langchain", "litellm"}
 
 
 class Provider:
-    def __init__(self, default: bool, sdk: str | None) -> None:
+    def __init__(self, default: bool, sdk: str | tuple[str, ...] | None) -> None:
         self.HILT_DEFAULT = default
         self.HILT_SDK = sdk
         self.patched = 0
@@ -48,6 +48,18 @@ def test_only_providers_on_by_default_with_their_sdk_installed_are_patched(
     hilt.instrument(backend="memory", providers=["named-only"])
     assert named_only.patched == 1
     assert on.patched == 1
+
+
+def test_hilt_sdk_may_name_several_packages_any_of_which_will_do(
+    reg: Registry, memory: Any
+) -> None:
+    # A provider that tells users of a deprecated SDK what to install lists both.
+    either = Provider(True, ("no_such_sdk_hilt_test", "json"))
+    neither = Provider(True, ("no_such_sdk_hilt_test", "no_such_sdk_hilt_test.sub"))
+    hilt.register_plugin(either, name="either")
+    hilt.register_plugin(neither, name="neither")
+    hilt.instrument(backend="memory")
+    assert (either.patched, neither.patched) == (1, 0)
 
 
 def test_the_kernel_names_no_plugin() -> None:
