@@ -93,6 +93,25 @@ class BackendContract:
         assert [e.event_id for e in back] == [e.event_id for e in written]
         assert [e.content.text for e in back if e.content] == [f"answer {i}" for i in range(50)]
 
+    def test_text_in_any_script_comes_back_unchanged(self, tmp_path: Path) -> None:
+        session = self.open(tmp_path)
+        texts = ["naïve café", "日本語のテキスト", "emoji 🎉 and more", 'quotes " and \\']
+        for i, text in enumerate(texts):
+            session.append(make_event(i, content=Content(text=text)))
+        assert session.close()
+        reader = Session(backend=self.backend_name, mode="r", **self.backend_options(tmp_path))
+        assert [e.content.text for e in reader.read() if e.content] == texts
+
+    def test_a_reopened_session_appends(self, tmp_path: Path) -> None:
+        session = self.open(tmp_path)
+        session.append(make_event(1))
+        assert session.close()
+        session.open()
+        session.append(make_event(2))
+        assert session.close()
+        reader = Session(backend=self.backend_name, mode="r", **self.backend_options(tmp_path))
+        assert [e.content.text for e in reader.read() if e.content] == ["answer 1", "answer 2"]
+
     def test_close_is_idempotent_and_flushes(self, tmp_path: Path) -> None:
         session = self.open(tmp_path)
         session.append(make_event(1))

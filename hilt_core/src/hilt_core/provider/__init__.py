@@ -9,6 +9,8 @@
 - :func:`tokens`: token counts in HILT's one meaning.
 - :mod:`hilt_core.provider.conversation`: the conversation-id rule and the links shared
   by every provider.
+- :func:`add_source`: frameworks above an SDK (LangGraph, LiteLLM) stamp their context
+  on the provider's events and learn that the call was recorded (nothing counted twice).
 - :mod:`hilt_core.provider.stainless`: one patcher for SDKs generated like ``openai``'s
   (``anthropic`` is one).
 
@@ -16,6 +18,7 @@ docs/plugins.md walks through writing a provider with it, and
 ``hilt_core.testing.ProviderContract`` tells its author whether it is right.
 """
 
+from hilt_core.provider.ambient import Ambient, add_source
 from hilt_core.provider.call import (
     NO_RESPONSE,
     USER_ACTOR,
@@ -31,6 +34,7 @@ from hilt_core.provider.tokens import tokens
 
 __all__ = [
     "LINKS",
+    "Ambient",
     "NO_RESPONSE",
     "USER_ACTOR",
     "Adapter",
@@ -38,6 +42,7 @@ __all__ = [
     "Completion",
     "Prompt",
     "StreamRecord",
+    "add_source",
     "content_of",
     "digest",
     "finish_open",

@@ -27,9 +27,10 @@ from typing import Any, Protocol, TypedDict
 
 from hilt_core.ids import format_event_id, new_event_key
 from hilt_core.model import Actor, Content, Event, Metrics
+from hilt_core.protocols import SessionLike
+from hilt_core.provider.ambient import SOURCES, gather
 from hilt_core.provider.conversation import LINKS, digest, opening_id, turn_key
 from hilt_core.recorder import Recorder
-from hilt_core.session import Session
 
 log = logging.getLogger("hilt")
 
@@ -120,6 +121,7 @@ class Call:
     __slots__ = (
         "adapter",
         "agent",
+        "ambient",
         "api",
         "attempts",
         "body",
@@ -142,7 +144,7 @@ class Call:
         adapter: Adapter,
         api: str,
         body: Mapping[str, Any],
-        session: Session,
+        session: SessionLike,
         recorder: Recorder,
         client_info: tuple[str, str],
         *,
@@ -164,6 +166,12 @@ class Call:
         self.end: tuple[Any, ...] | None = None  # what completion() saw, until it is built
         self.prompt_id = ""  # its string, made on the writer thread
         self.agent, self.system = _actors(adapter.name)
+        # What surrounds the call (a LangGraph node, a LiteLLM call): see ambient.py.
+        self.ambient: dict[str, Any] | None = None
+        if SOURCES:
+            self.ambient, conversation = gather(self)
+            if self.conv_set is None:
+                self.conv_set = conversation
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -189,6 +197,8 @@ class Call:
         more = found.get("extensions")
         if more:
             ext.update(more)
+        if self.ambient:
+            ext.update(self.ambient)
         if reply_to:
             ext["reply_to"] = reply_to
         when = datetime.fromtimestamp(self.wall0, UTC)
@@ -243,7 +253,7 @@ class Call:
 
     # -- end -----------------------------------------------------------------------------
     def _extensions(self, status: int) -> dict[str, Any]:
-        return {
+        ext = {
             "reply_to": self._prompt_id(),
             "model": self.request_model,
             "request_model": self.request_model,
@@ -253,6 +263,9 @@ class Call:
             "status_code": status,
             "attempts": self.attempts,
         }
+        if self.ambient:
+            ext.update(self.ambient)
+        return ext
 
     def completion(
         self,

@@ -28,11 +28,11 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from hilt_core import ConfigError
+from hilt_core.paths import user_path
 from hilt_costs.rates import Rates, Schedule
 from hilt_costs.resolved import Match, Unknown
 
@@ -179,7 +179,7 @@ def parse_endpoints(data: object, origin: str) -> dict[Where, Route]:
 
 def read_file(path: str | os.PathLike[str]) -> Entries:
     """Parse a prices file; raise :class:`hilt_core.ConfigError` saying what is wrong."""
-    p = Path(path).expanduser()
+    p = user_path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
