@@ -26,7 +26,9 @@ import orjson
 from hilt import _pool
 from hilt._pool import Progress, Task
 from hilt._terminal import printable
-from hilt.reading import Filter, PathArg, file_records, files
+from hilt.reading import Filter, file_records, files
+from hilt_core.paths import PathArg
+from hilt_core.values import number_or_none
 
 log = logging.getLogger("hilt")
 
@@ -96,17 +98,10 @@ _MAX_AMOUNT = 1e12
 
 
 def _number(value: Any) -> float | None:
-    """A finite amount from a JSON number or a numeric string, or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005").
-        value = value.strip().replace(",", ".")
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if -_MAX_AMOUNT < number < _MAX_AMOUNT else None  # NaN fails too
+    """A finite amount from a JSON number or a numeric string (as every reader reads
+    them: hilt_core.values), or None; None past a trillion too."""
+    number = number_or_none(value)
+    return number if number is not None and -_MAX_AMOUNT < number < _MAX_AMOUNT else None
 
 
 class _Odd:

@@ -20,7 +20,7 @@ import orjson
 
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt_jsonl.reader import event_from_data, is_row
+from hilt_core.decode import event_from_data, is_row
 
 _ERRORS_PER_LINE = 3
 Checker = Callable[[Any], list[str]]

@@ -5,6 +5,7 @@
     hilt stats FILE...              calls, errors, tokens, cost, latency, grouped by a key
     hilt validate FILE...           check every line against the format's JSON Schema
     hilt export FILE... --to csv    flat rows (the Sheets columns) as CSV or Parquet
+    hilt report FILE... -o OUT      one HTML page: overview and conversations; --serve
     hilt plugins                    installed plugins, their hooks, and failures
     hilt erase FILE... --user ID    remove a conversation's or a user's events
     hilt sheets status|replay       rows waiting for Google Sheets; send them now
@@ -158,8 +159,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from hilt import _export
     from hilt._progress import Progress
-    from hilt.reading import check_columns, files, make_filter
-    from hilt_core import KNOWN_COLUMNS
+    from hilt.reading import files, make_filter
+    from hilt_core.columns import KNOWN_COLUMNS, check_columns
 
     fmt = args.to
     if fmt is None and args.output:
@@ -195,10 +196,45 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- report -------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from hilt import _report
+    from hilt.reading import make_filter
+
+    filters = _filters(args)
+    keep = make_filter(**filters)
+    if args.serve:
+
+        def ready(url: str) -> None:
+            _err(f"serving the report on {url} (reload for new calls; Ctrl-C stops)")
+
+        with contextlib.suppress(KeyboardInterrupt):
+            _report.serve(
+                args.files,
+                port=args.port,
+                keep=keep,
+                filters=filters,
+                max_conversations=args.conversations,
+                ready=ready,
+            )
+        return EXIT_OK
+    size, data = _report.write(
+        args.files, args.output, keep=keep, filters=filters, max_conversations=args.conversations
+    )
+    if args.output != "-":
+        total = data["total"]
+        _err(
+            f"wrote {args.output} ({size / 1e6:,.1f} MB): {total['calls']:,} calls, "
+            f"{total['conversations']:,} conversations ({data['conversations_shown']:,} "
+            "with their turns)"
+        )
+    return EXIT_OK
+
+
 # -- plugins ------------------------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace) -> int:
     from hilt._plugin_list import describe, render
-    from hilt_core import default_registry
+    from hilt_core.registry import default_registry
 
     info = describe(default_registry())
     if args.json:
@@ -342,6 +378,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_filters(p)
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("report", help="one HTML page of a log: overview and conversations")
+    p.add_argument("files", nargs="+", metavar="FILE", help="logs or glob patterns")
+    p.add_argument(
+        "-o", "--output", default="hilt-report.html", metavar="OUT", help="default hilt-report.html"
+    )
+    p.add_argument(
+        "--conversations",
+        type=_positive,
+        default=500,
+        metavar="N",
+        help="the N most recent conversations carried with their text (default 500; 0: none)",
+    )
+    p.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 instead")
+    p.add_argument("--port", type=_positive, default=8765, help="with --serve (default 8765)")
+    _add_filters(p)
+    p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("plugins", help="installed plugins, their hooks, and load failures")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -15,10 +15,7 @@ that says so: it is not a HILT log.
 
 from __future__ import annotations
 
-import glob
 import logging
-import math
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,67 +26,27 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from hilt_core import Event, HILTError
-from hilt_core.columns import KNOWN_COLUMNS, assemble, one_line, session_alias
-from hilt_jsonl.reader import event_from_data, is_row
+from hilt_core.columns import KNOWN_COLUMNS, assemble, check_columns, one_line, session_alias
+from hilt_core.decode import event_from_data, is_event, is_row
+from hilt_core.paths import PathArg, log_files
+from hilt_core.values import as_utc, number_or_none, parse_timestamp, timestamp_or_none
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped,unused-ignore]
 
 log = logging.getLogger("hilt")
 
-PathArg = str | os.PathLike[str]
 TimeArg = datetime | date | str
 # Invalid lines named one by one in the log, per file; the rest are counted.
 _NAMED_BAD_LINES = 5
-_GLOB_CHARS = frozenset("*?[")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 # -- files --------------------------------------------------------------------------------
-def files(*paths: PathArg) -> list[Path]:
-    """The log files named by ``paths`` (files, directories and glob patterns), in the
-    order given; a directory stands for its ``*.jsonl`` files, and each pattern's or
-    directory's files are sorted by name (rotated files sort oldest first).
-
-    Raises :class:`HILTError` for a missing file, a pattern that matches nothing, or a
-    directory without logs (with the pattern to use instead).
-    """
-    if not paths:
-        raise HILTError("No log file given")
-    found: list[Path] = []
-    for raw in paths:
-        text = os.fspath(raw)
-        if _GLOB_CHARS & set(text):
-            matches = sorted(glob.glob(os.path.expanduser(text), recursive=True))
-            matched = [Path(m) for m in matches if not Path(m).is_dir()]
-            if not matched:
-                raise HILTError(f"No file matches {text!r}")
-            found.extend(matched)
-            continue
-        p = Path(text).expanduser()
-        if p.is_dir():
-            inside = sorted(q for q in p.glob("*.jsonl") if q.is_file() and q.name[0] != ".")
-            if not inside:
-                raise HILTError(
-                    f"{p} is a directory with no *.jsonl file in it; give the log files, "
-                    f"or a pattern such as '{p / '**' / '*.jsonl'}'"
-                )
-            found.extend(inside)
-            continue
-        if not p.exists():
-            raise HILTError(f"File not found: {p}")
-        found.append(p)
-    unique: dict[Path, None] = dict.fromkeys(found)
-    return list(unique)
+files = log_files  # files, directories and glob patterns: see hilt_core.paths.log_files
 
 
 # -- raw lines ----------------------------------------------------------------------------
-def is_event(data: Any) -> bool:
-    return isinstance(data, dict) and (
-        ("action" in data and ("actor" in data or "session_id" in data)) or is_row(data)
-    )
-
-
 def _not_a_log(path: Path, line: bytes, why: str) -> HILTError:
     start = line[:80].decode("utf-8", "replace").strip()
     return HILTError(
@@ -217,7 +174,7 @@ def parse_time(value: TimeArg, *, now: datetime | None = None) -> datetime:
     """A point in time from a datetime, a date, an ISO 8601 string, or an age such as
     ``"90m"``, ``"24h"``, ``"7d"`` (before now). Naive times are UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return as_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     text = str(value).strip()
@@ -225,13 +182,12 @@ def parse_time(value: TimeArg, *, now: datetime | None = None) -> datetime:
     if unit is not None and text[:-1].replace(".", "", 1).isdigit():
         return (now or datetime.now(UTC)) - timedelta(seconds=float(text[:-1]) * unit)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_timestamp(text)
     except ValueError:
         raise HILTError(
             f"Not a time: {value!r}. Give an ISO date or time (2026-11-27, "
             "2026-11-27T14:00) or an age (30m, 24h, 7d)"
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -244,17 +200,7 @@ def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
 
 def timestamp_of(data: dict[str, Any]) -> datetime | None:
     """The time of a decoded line (UTC when the line names no offset), or None."""
-    ts = data.get("timestamp")
-    if not isinstance(ts, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(ts)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return timestamp_or_none(data.get("timestamp"))
 
 
 def _ext(data: dict[str, Any]) -> dict[str, Any]:
@@ -387,18 +333,12 @@ read_events = events
 
 # -- flat rows ----------------------------------------------------------------------------
 def _cost(value: Any) -> Any:
-    # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005"); v1 writes a number.
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        try:
-            return float(text) if text else ""
-        except ValueError:
-            return ""
-    return "" if value is None else value
+    cost = number_or_none(value)  # hilt-python 0.2.8 wrote a string ("0.000005")
+    return "" if cost is None else cost
 
 
 def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str, Any]:
-    """The flat columns (the Sheets vocabulary: ``hilt_core.KNOWN_COLUMNS``) of one decoded
+    """The flat columns (the Sheets vocabulary: ``hilt_core.columns.KNOWN_COLUMNS``) of one decoded
     line, straight from the dict; the same values as ``hilt_core.columns.row`` on its event.
     Absent values are "" (numbers stay numbers)."""
     if is_row(data):
@@ -457,7 +397,7 @@ def rows(
     **filters: Any,
 ) -> Iterator[dict[str, Any]]:
     """Flat rows (see :func:`flat_row`) of the events that pass ``filters``; ``columns``
-    picks and orders the columns (default: all of ``hilt_core.KNOWN_COLUMNS``)."""
+    picks and orders the columns (default: all of ``hilt_core.columns.KNOWN_COLUMNS``)."""
     cols = check_columns(columns)
     lines = records(*paths, strict=strict, progress=progress)
     yield from rows_of(lines, cols, message_limit, make_filter(**filters), strict=strict)
@@ -496,16 +436,6 @@ def rows_of(
             log.warning("HILT skipped %d invalid events in all", skipped)
 
 
-def check_columns(columns: Iterable[str] | None) -> list[str] | None:
-    if columns is None:
-        return None
-    cols = [columns] if isinstance(columns, str) else list(columns)
-    bad = [c for c in cols if c not in KNOWN_COLUMNS]
-    if bad:
-        raise HILTError(f"Unknown columns: {bad}. Available columns: {list(KNOWN_COLUMNS)}")
-    return cols
-
-
 INT_COLUMNS = frozenset(
     {"status_code", "tokens_in", "tokens_out", "cached_tokens", "reasoning_tokens", "total_tokens"}
 )
@@ -541,22 +471,17 @@ class ColumnTypes:
     def timestamp(self, value: Any) -> datetime | None:
         if value == "" or value is None:
             return None
-        if type(value) is str:
-            try:
-                ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                pass
-            else:
-                return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-        self._bad("timestamp", value)
-        return None
+        ts = timestamp_or_none(value)
+        if ts is None:
+            self._bad("timestamp", value)
+        return ts
 
     def integer(self, value: Any, column: str) -> int | None:
         if type(value) is int and -_INT64 <= value < _INT64:
             return value
         if value == "" or value is None:
             return None
-        number = _finite(value)
+        number = number_or_none(value)
         if number is not None and number.is_integer() and -_INT64 <= number < _INT64:
             return int(number)
         self._bad(column, value)
@@ -565,7 +490,7 @@ class ColumnTypes:
     def real(self, value: Any, column: str) -> float | None:
         if value == "" or value is None:
             return None
-        number = _finite(value)
+        number = number_or_none(value)
         if number is None:
             self._bad(column, value)
         return number
@@ -583,17 +508,6 @@ class ColumnTypes:
                 self.bad,
                 self.first_bad,
             )
-
-
-def _finite(value: Any) -> float | None:
-    """A finite float from a JSON number or a numeric string, else None."""
-    if type(value) is bool:
-        return None
-    try:
-        number = float(value.strip()) if type(value) is str else float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _short_repr(value: Any, limit: int = 60) -> str:

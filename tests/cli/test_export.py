@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hilt_core import KNOWN_COLUMNS
+from hilt_core.columns import KNOWN_COLUMNS
 
 
 def test_csv_to_stdout(run: Any, library_log: Path) -> None:

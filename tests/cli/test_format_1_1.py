@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import hilt
-from hilt_core import HILT_VERSION
+from hilt_core.model import HILT_VERSION
 
 
 def run_and_step(conversation: str) -> list[dict[str, Any]]:

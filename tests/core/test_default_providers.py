@@ -22,7 +22,7 @@ PROVIDERS = {"openai", "anthropic", "gemini", "langchain", "litellm"}
 
 
 class Provider:
-    def __init__(self, default: bool, sdk: str | None) -> None:
+    def __init__(self, default: bool, sdk: str | tuple[str, ...] | None) -> None:
         self.HILT_DEFAULT = default
         self.HILT_SDK = sdk
         self.patched = 0
@@ -50,6 +50,18 @@ def test_only_providers_on_by_default_with_their_sdk_installed_are_patched(
     assert on.patched == 1
 
 
+def test_hilt_sdk_may_name_several_packages_any_of_which_will_do(
+    reg: Registry, memory: Any
+) -> None:
+    # A provider that tells users of a deprecated SDK what to install lists both.
+    either = Provider(True, ("no_such_sdk_hilt_test", "json"))
+    neither = Provider(True, ("no_such_sdk_hilt_test", "no_such_sdk_hilt_test.sub"))
+    hilt.register_plugin(either, name="either")
+    hilt.register_plugin(neither, name="neither")
+    hilt.instrument(backend="memory")
+    assert (either.patched, neither.patched) == (1, 0)
+
+
 def test_the_kernel_names_no_plugin() -> None:
     found = []
     for path in CORE.rglob("*.py"):
@@ -71,3 +83,26 @@ def test_the_kernel_names_no_plugin() -> None:
             ):
                 found.append(f"{path.relative_to(CORE)}:{node.lineno} {node.value!r}")
     assert not found, found
+
+
+def test_finding_no_sdk_to_patch_is_said_once_unless_asked_for_none(
+    reg: Registry, memory: Any, caplog: Any
+) -> None:
+    hilt.register_plugin(Provider(True, "no_such_sdk_hilt_test"), name="missing")
+    bare = Registry(entry_points=False)
+    bare.register(memory, name="memory")
+    bare.register(Provider(True, "no_such_sdk_hilt_test"), name="missing")
+    from hilt_core import registry as registry_module
+
+    saved = registry_module._default
+    registry_module.set_default_registry(bare)
+    try:
+        hilt.instrument(backend="memory")
+        said = [r for r in caplog.records if "found no LLM SDK to patch" in r.getMessage()]
+        assert len(said) == 1
+        caplog.clear()
+        hilt.instrument(backend="memory", providers=[])
+        assert not [r for r in caplog.records if "found no LLM SDK" in r.getMessage()]
+        hilt.uninstrument()
+    finally:
+        registry_module.set_default_registry(saved)

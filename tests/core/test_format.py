@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import hilt
-from hilt_core import HILT_VERSION, Actor, Content, Event, Metrics, dumps, new_event_id
-from hilt_core.ids import format_event_id, new_event_key
+from hilt_core import Actor, Content, Event, Metrics, dumps
+from hilt_core.ids import format_event_id, new_event_id, new_event_key
+from hilt_core.model import HILT_VERSION
 
 DATA = Path(__file__).parent / "data"
 FULL_028 = DATA / "hilt-0.2.8.jsonl"
@@ -239,7 +240,7 @@ def test_028_and_v1_lines_mix_in_one_file(tmp_path: Path) -> None:
 
 
 def test_one_cattrs_converter_does_both_directions() -> None:
-    from hilt_core import converter
+    from hilt_core.model import converter
 
     event = Event(
         session_id="c",

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 import hilt
-from hilt_core import ConfigError, Event, Registry, Session, hookimpl
+from hilt_core import ConfigError, Event, Registry, hookimpl
+from hilt_core.session import Session
 
 from .conftest import MemoryBackend
 

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 import pytest
 
 import hilt
-from hilt_core import ConfigError, Event, Registry, Session, hookimpl
+from hilt_core import ConfigError, Event, Registry, hookimpl
+from hilt_core.session import Session
 
 from .conftest import MemoryBackend
 

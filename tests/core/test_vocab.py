@@ -11,7 +11,8 @@ import pytest
 
 import hilt
 import hilt_core.schema
-from hilt_core import Actor, Content, Event, Registry, Session, vocab
+from hilt_core import Actor, Content, Event, Registry, vocab
+from hilt_core.session import Session
 from hilt_core.textfields import text_fields
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -485,3 +485,23 @@ def test_an_unhashable_model_gets_a_reason_not_an_exception(
     assert ev.metrics is not None
     assert ev.metrics.cost_usd is None
     assert "must be strings" in ev.metrics.extra["cost_unknown_reason"]
+
+
+@pytest.mark.parametrize("provider", ["gcp.gen_ai", "gcp.vertex_ai"])
+def test_the_gemini_providers_are_priced_as_google(
+    enrich: Enrich, completion: Make, provider: str
+) -> None:
+    # The Gemini plugin names its providers as OpenTelemetry's GenAI conventions do; a
+    # proxy or a test server at another endpoint is still Google's models at Google's price.
+    tokens = {"prompt": 5000, "completion": 1000, "cached": 3000, "reasoning": 300}
+    ev = enrich(
+        completion("gemini-2.5-flash", tokens, provider=provider, endpoint="127.0.0.1:8080")
+    )
+    expected = calc_price(
+        Usage(input_tokens=5000, output_tokens=1000, cache_read_tokens=3000),
+        "gemini-2.5-flash",
+        provider_id="google",
+    )
+    assert ev.metrics is not None
+    assert ev.metrics.cost_usd == approx(expected.total_price)
+    assert ev.metrics.extra["cost_source"] == f"{SOURCE} google/gemini-2.5-flash"

@@ -15,7 +15,8 @@ import pytest
 from privacy_support import FIXED_ID, FIXED_TIME, SYSTEM, prompt_event, read_lines, write_one
 
 import hilt
-from hilt_core import CAPTURE_MODES, ConfigError, Registry
+from hilt_core import ConfigError, Registry
+from hilt_core.capture import CAPTURE_MODES
 
 TEXT = "Email me at jane.doe@example.com"
 HEAD = {

@@ -98,6 +98,14 @@ def instrument(
             if undo is not None:
                 _undo.append((name, undo))
         log.debug("HILT instrumented %s -> %r", [n for n, _ in resolved], session)
+        if not explicit and not _undo:
+            # No SDK a provider knows is importable: say so once, or the application
+            # would wonder why nothing is logged (providers=[] asks for none, quietly).
+            log.warning(
+                "HILT: instrument() found no LLM SDK to patch (installed providers: %s); "
+                "only events you append are logged. Pass providers=[] to say that is meant",
+                ", ".join(reg.names("provider")) or "none",
+            )
         return session
 
 

@@ -206,19 +206,18 @@ class Registry:
     def default_providers(self) -> list[tuple[str, object]]:
         """The providers ``instrument()`` patches when no ``providers=`` is given: every
         registered provider plugin that declares ``HILT_DEFAULT = True`` and whose SDK
-        (``HILT_SDK``, an import name) is importable. Nothing is imported to find out."""
-        import importlib.util
+        (``HILT_SDK``, an import name) is importable. Nothing is imported to find out.
 
+        ``HILT_SDK`` may be a tuple of import names: the provider is called when any of them
+        is importable (a provider that tells the user of a deprecated SDK lists it too)."""
         found = []
         for name in self.names("provider"):
             plugin = self.pm.get_plugin(name)
             if not getattr(plugin, "HILT_DEFAULT", False):
                 continue
             sdk = getattr(plugin, "HILT_SDK", None)
-            try:
-                present = sdk is None or importlib.util.find_spec(str(sdk)) is not None
-            except (ImportError, ValueError):
-                present = False
+            names = sdk if isinstance(sdk, tuple | list) else (sdk,)
+            present = sdk is None or any(_importable(str(n)) for n in names)
             if present:
                 found.append((name, plugin))
             else:
@@ -319,3 +318,14 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
 
 def unregister_plugin(name: str) -> None:
     default_registry().unregister(name)
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it (its parent
+    packages are imported: a namespace package such as ``google`` costs nothing)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -82,7 +82,8 @@ class Session:
         self.backend = backend
         self.mode = mode
         self.encoding = encoding
-        self.columns = list(columns) if columns is not None else None
+        # A string is left for the backend to refuse (list() would split it into letters).
+        self.columns = list(columns) if isinstance(columns, list | tuple) else columns
         self.capture = capture
         # Keys the conversation ids derived from text in every mode but "full" (see
         # hilt_core.provider.conversation): an unkeyed digest would let a guess be tested.

@@ -103,13 +103,14 @@ _KEPT = (
     _k(
         PROVIDER,
         "Who served the call: `openai`, `azure`, `openai-compatible`, `anthropic`, "
-        "`aws.bedrock`, `gcp.vertex_ai`, ... (see the provider's page).",
+        "`aws.bedrock`, `gcp.gen_ai` (Gemini Developer API), `gcp.vertex_ai`, ... "
+        "(see the provider's page).",
     ),
     _k(ENDPOINT, "Host (and port) of the base URL."),
     _k(
         API,
         "The provider's API: `chat.completions`, `responses`, `embeddings`, "
-        "`completions`, `messages`, ...",
+        "`completions`, `messages`, `generate_content`, `embed_content`, ...",
     ),
     _k(
         STATUS_CODE,

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from hilt_core.internal import internal_error
-
-if TYPE_CHECKING:
-    from hilt_core.provider.call import Call
 
 log = logging.getLogger("hilt")
 
@@ -33,7 +30,7 @@ log = logging.getLogger("hilt")
 class Ambient(TypedDict, total=False):
     extensions: dict[str, Any]
     conversation: str
-    claim: Callable[[Call], None]
+    claim: Callable[[Any], None]  # called with the provider's Call
 
 
 Source = Callable[[], Ambient | None]
@@ -53,7 +50,7 @@ def add_source(source: Source) -> Callable[[], None]:
     return remove
 
 
-def gather(call: Call) -> tuple[dict[str, Any] | None, str | None]:
+def gather(call: object) -> tuple[dict[str, Any] | None, str | None]:
     """Ask every source about ``call`` (on the application's thread): the extensions to
     stamp and the conversation id a framework knows. A source that raises is HILT's
     bug: reported, and the call is recorded without it."""

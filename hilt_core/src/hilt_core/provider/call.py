@@ -27,10 +27,10 @@ from typing import Any, Protocol, TypedDict
 
 from hilt_core.ids import format_event_id, new_event_key
 from hilt_core.model import Actor, Content, Event, Metrics
+from hilt_core.protocols import SessionLike
 from hilt_core.provider.ambient import SOURCES, gather
 from hilt_core.provider.conversation import LINKS, digest, opening_id, turn_key
 from hilt_core.recorder import Recorder
-from hilt_core.session import Session
 
 log = logging.getLogger("hilt")
 
@@ -144,7 +144,7 @@ class Call:
         adapter: Adapter,
         api: str,
         body: Mapping[str, Any],
-        session: Session,
+        session: SessionLike,
         recorder: Recorder,
         client_info: tuple[str, str],
         *,

@@ -65,6 +65,14 @@ class StainlessAdapter(Adapter, Protocol):
         ...
 
 
+def error_detail(adapter: StainlessAdapter, exc: BaseException) -> str | None:
+    """The provider's error code of ``exc``, from the adapter's optional
+    ``error_detail(exc)`` (an SDK whose errors carry no ``code``: Anthropic's is in the
+    body), else None: :meth:`Call.error` then reads ``exc.code``."""
+    read = getattr(adapter, "error_detail", None)
+    return read(exc) if read is not None else None
+
+
 _CALLS: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "hilt_stainless_call", default=None
 )
@@ -111,10 +119,13 @@ class Patcher:
         if not isinstance(body, dict):
             return None
         call = Call(adapter, api, body, session, self.recorder, adapter.client_info(client))
-        call.start()
         headers = options.headers
         raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None
-        return call, adapter.prepare(call, options, body, bool(raw))
+        # Before start(): the writer may build the prompt as soon as it is queued, and it
+        # must see the body as prepare() leaves it (a copy the app cannot change later).
+        prepared = adapter.prepare(call, options, body, bool(raw))
+        call.start()
+        return call, prepared
 
     def end(self, call: Call, result: Any, prepared: Any, is_async: bool) -> Any:
         kind = type(result)
@@ -132,7 +143,8 @@ class Patcher:
                 record_response(self.adapter, call, parsed)
             return result
         if module.startswith(self.response_module):
-            self.wrap_parse(result, call, is_async)
+            if not self.record_read(result, call):
+                self.wrap_parse(result, call, is_async)
             return result
         record_response(self.adapter, call, result)
         if len(self.parsed) < 64:
@@ -217,6 +229,25 @@ class Patcher:
             response.parse = parse
             response.close = close
 
+    def record_read(self, response: Any, call: Call) -> bool:
+        """A raw response whose body the SDK has already read (``with_raw_response`` on an
+        SDK that answers it with an ``APIResponse``, as ``anthropic`` does from 1.0): the
+        app may never call ``parse()``, so record what the body says now. False for a
+        body still unread (``with_streaming_response``, a stream)."""
+        if getattr(response, "_is_sse_stream", True):
+            return False
+        http = response.http_response
+        if getattr(http, "_content", None) is None:
+            return False
+        try:
+            body = http.json()
+        except ValueError:
+            return False
+        if not isinstance(body, dict):
+            return False
+        record_response(self.adapter, call, body)
+        return True
+
     def record_unparsed(self, response: Any, call: Call) -> None:
         """A ``with_streaming_response`` closed without ``parse()``: read what the app
         read."""
@@ -238,7 +269,7 @@ class Patcher:
 
     # -- the patch -----------------------------------------------------------------------
     def make_sync(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, end = self.begin, self.end
+        begin, end, adapter = self.begin, self.end, self.adapter
 
         def request(client: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -255,7 +286,7 @@ class Patcher:
             except BaseException as exc:
                 _CALLS.reset(token)
                 try:
-                    call.error(exc)
+                    call.error(exc, detail=error_detail(adapter, exc))
                 except Exception:
                     internal_error("record an error")
                 raise
@@ -271,7 +302,7 @@ class Patcher:
         return request
 
     def make_async(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, end = self.begin, self.end
+        begin, end, adapter = self.begin, self.end, self.adapter
 
         async def request(
             client: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any
@@ -290,7 +321,7 @@ class Patcher:
             except BaseException as exc:
                 _CALLS.reset(token)
                 try:
-                    call.error(exc)
+                    call.error(exc, detail=error_detail(adapter, exc))
                 except Exception:
                     internal_error("record an error")
                 raise
@@ -384,4 +415,4 @@ def patch(adapter: StainlessAdapter, recorder: Recorder) -> Callable[[], None]:
     return Patcher(adapter, recorder).apply()
 
 
-__all__ = ["RAW_HEADER", "Patcher", "StainlessAdapter", "patch", "record_response"]
+__all__ = ["RAW_HEADER", "Patcher", "StainlessAdapter", "error_detail", "patch", "record_response"]

@@ -1,9 +1,11 @@
-"""HILT's Anthropic provider: every call of the official ``anthropic`` SDK recorded as linked
-prompt and completion (or error) events, without changing what the app sees.
+"""HILT's Anthropic provider: every call of the official ``anthropic`` SDK (0.51 to 2.x)
+recorded as linked prompt and completion (or error) events, without changing what the
+app sees (docs/anthropic.md).
 
 Registered in the entry-point group ``hilt`` as ``anthropic``. ``anthropic`` is imported only
-when ``instrument(providers=["anthropic"])`` runs; it is not a dependency of this
-distribution (``pip install 'hilt-anthropic[anthropic]'`` brings a supported one).
+when ``instrument(providers=["anthropic"])`` runs (or ``instrument()`` finds it installed);
+it is not a dependency of this distribution (``pip install 'hilt-anthropic[anthropic]'``
+brings a supported one).
 
 ``hilt_anthropic.testing`` holds ``FakeAnthropic``, a loopback Anthropic-compatible server
 for tests (see ``NOTES-sdk.md`` beside ``pyproject.toml`` for what each SDK version does).
@@ -11,4 +13,52 @@ for tests (see ``NOTES-sdk.md`` beside ``pyproject.toml`` for what each SDK vers
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hilt_core import ConfigError, Recorder, hookimpl
+
+HILT_SDK = "anthropic"  # instrument() without providers= patches it when this is importable
+HILT_DEFAULT = True
+HILT_OPTIONS = {
+    "capture_request": "Write the whole request body into the prompt's content.request.",
+}
+HILT_EXTENSION_KEYS = {
+    "thinking_type": "Anthropic prompts: the request's extended-thinking setting "
+    "(`enabled`, `adaptive`, `disabled`).",
+    "thinking_budget": "Anthropic prompts: the thinking budget in tokens (`budget_tokens`).",
+    "betas": "Anthropic prompts: the beta features the request asked for "
+    "(the `anthropic-beta` header).",
+    "web_search_requests": "Anthropic completions: web searches the server ran for the call.",
+    "web_fetch_requests": "Anthropic completions: web fetches the server ran for the call.",
+}
+
 SUPPORTED = ">=0.51,<3"
+OLDEST = (0, 51)
+
+
+@hookimpl
+def provider_patch(
+    name: str, recorder: Recorder, options: Mapping[str, Any]
+) -> Callable[[], None] | None:
+    try:
+        import anthropic
+    except ImportError as exc:
+        raise ConfigError(
+            "HILT's Anthropic provider needs the anthropic package: "
+            "pip install 'hilt-anthropic[anthropic]' (or 'anthropic>=0.51')"
+        ) from exc
+    version = str(getattr(anthropic, "__version__", "0"))
+    try:
+        major, minor = (int(p) for p in version.split(".")[:2])
+    except ValueError:
+        major, minor = OLDEST  # a build without a plain version: let it through
+    if (major, minor) < OLDEST or major >= 3:
+        raise ConfigError(
+            f"HILT supports anthropic {SUPPORTED}; anthropic {version} is installed "
+            "(pip install -U 'anthropic>=0.51,<3')"
+        )
+    from hilt_anthropic.adapter import AnthropicAdapter
+    from hilt_core.provider.stainless import patch
+
+    return patch(AnthropicAdapter(recorder), recorder)

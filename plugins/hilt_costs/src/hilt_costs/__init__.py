@@ -115,8 +115,8 @@ def endpoint(endpoint: str, provider: str) -> None:
     proxy, a company gateway) at ``provider``'s prices, for every model it serves.
 
     Applies to events whose provider plugin did not name a provider of its own
-    (``"openai-compatible"``: the OpenAI SDK pointed at another server). A host without a
-    port stands for every port.
+    (``"openai-compatible"`` / ``"anthropic-compatible"``: an SDK pointed at another
+    server). A host without a port stands for every port.
     """
     from hilt_costs.overrides import make_route
 

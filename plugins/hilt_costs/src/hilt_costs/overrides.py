@@ -28,11 +28,11 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from hilt_core import ConfigError
+from hilt_core.paths import user_path
 from hilt_costs.rates import Rates, Schedule
 from hilt_costs.resolved import Match, Unknown
 
@@ -47,7 +47,7 @@ REQUIRED_KEYS = ("input_per_mtok", "output_per_mtok")
 ENDPOINTS = "endpoints"  # the prices file's table of endpoint -> provider
 # Names HILT's provider plugins write in extensions.provider for "some server that speaks
 # this SDK's API" (as source.COMPATIBLE): no provider whose prices apply.
-_NOT_A_PROVIDER = frozenset({"openai-compatible", "compatible", "custom"})
+_NOT_A_PROVIDER = frozenset({"openai-compatible", "anthropic-compatible", "compatible", "custom"})
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 # (host, port): an endpoint as HILT's provider plugins record it ("host:port"); port None
@@ -179,7 +179,7 @@ def parse_endpoints(data: object, origin: str) -> dict[Where, Route]:
 
 def read_file(path: str | os.PathLike[str]) -> Entries:
     """Parse a prices file; raise :class:`hilt_core.ConfigError` saying what is wrong."""
-    p = Path(path).expanduser()
+    p = user_path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:

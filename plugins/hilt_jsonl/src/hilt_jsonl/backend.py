@@ -15,15 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hilt_core import ConfigError, Event, dumps
+from hilt_core import ConfigError, Event, dumps, locking
 from hilt_core.columns import check_columns, select
 from hilt_core.convert import dumps_obj
+from hilt_core.paths import user_path
 from hilt_jsonl.reader import iter_events
-
-try:
-    import fcntl
-except ImportError:  # Windows: appends are still one write() per batch
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("hilt")
 
@@ -106,7 +102,7 @@ class JsonlBackend:
             return
         data = self.encode(events)
         fd = self._descriptor()
-        if fcntl is not None:
+        if locking.AVAILABLE:
             fd = self._lock(fd)
         try:
             size = os.fstat(fd).st_size
@@ -119,23 +115,17 @@ class JsonlBackend:
             if self.rotate == "size" and size + len(data) >= self.max_bytes:
                 self._roll()
         finally:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            locking.unlock(fd)
 
     def _lock(self, fd: int) -> int:
         # After taking the lock, make sure the path still names our file: another process
         # may have rolled it over (size rotation) while we waited.
-        assert fcntl is not None
         while True:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            locking.lock(fd)
             path = self._fd_path
-            try:
-                same = path is not None and os.stat(path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
+            if path is not None and locking.still_names(path, fd):
                 return fd
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            locking.unlock(fd)
             os.close(fd)
             self._fd = None
             fd = self._descriptor()
@@ -175,7 +165,7 @@ class JsonlBackend:
 
 def open_backend(options: Mapping[str, Any]) -> JsonlBackend:
     raw = options.get("filepath") or os.environ.get("HILT_FILEPATH") or DEFAULT_PATH
-    path = Path(raw).expanduser()
+    path = user_path(raw)
     encoding = str(options.get("encoding") or "utf-8").lower().replace("_", "-")
     if encoding not in ("utf-8", "utf8"):
         raise ConfigError(

@@ -46,12 +46,8 @@ from typing import IO, Any
 import attrs
 import orjson
 
-from hilt_core import HILTError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock; stop the writers before erasing
-    fcntl = None  # type: ignore[assignment]
+from hilt_core import HILTError, locking
+from hilt_core.paths import user_path
 
 log = logging.getLogger("hilt")
 
@@ -212,7 +208,7 @@ def expand(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> 
         if glob.has_magic(text):
             found = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text), recursive=True))]
         else:
-            p = Path(text).expanduser()
+            p = user_path(text)
             if p.is_dir():
                 found = []
                 for log_file in sorted(p.glob("*.jsonl")):
@@ -297,7 +293,7 @@ def erase(
         raise HILTError("Say what to erase: conversation_id=... and/or user_id=...")
     if not remove and export_to is None:
         raise HILTError("remove=False only makes sense with export_to=...")
-    export = Path(export_to).expanduser() if export_to is not None else None
+    export = user_path(export_to) if export_to is not None else None
     files = expand(paths)
     if export is not None:
         files = [f for f in files if not _same_file(f, export)]
@@ -442,13 +438,9 @@ def _open_locked(path: Path, exclusive: bool) -> IO[bytes]:
             if not exclusive:
                 raise
             fh = path.open("rb")
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:
+        if locking.AVAILABLE:
+            locking.lock(fh.fileno(), shared=not exclusive)
+            if not locking.still_names(path, fh.fileno()):
                 # Rolled over or replaced while we waited: lock what the path names now.
                 fh.close()
                 if not path.exists():

@@ -38,9 +38,9 @@ from hilt_core.errors import SessionError
 from hilt_core.ids import format_event_id, new_event_key
 from hilt_core.internal import internal_error, strict
 from hilt_core.model import Actor, Event, Metrics
+from hilt_core.protocols import SessionLike
 from hilt_core.provider import Ambient, Call, content_of, digest, opening_id
 from hilt_core.recorder import Recorder
-from hilt_core.session import Session
 from hilt_langchain import readable
 from hilt_langchain.calls import API_CHAT, API_LLM, adapter_for, read_result, request_body
 from hilt_langchain.runs import ModelRun, Root, Run
@@ -204,7 +204,7 @@ class HiltHandler(BaseCallbackHandler):
 
     def _conversation(
         self,
-        session: Session,
+        session: SessionLike,
         name: str,
         metadata: Mapping[str, Any] | None,
         value: Any,

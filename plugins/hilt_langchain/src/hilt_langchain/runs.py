@@ -19,8 +19,8 @@ from uuid import UUID
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
+    from hilt_core.protocols import SessionLike
     from hilt_core.provider import Call
-    from hilt_core.session import Session
 
 
 class Root:
@@ -37,7 +37,7 @@ class Root:
         "steps",
     )
 
-    def __init__(self, session: Session, conversation: str, ext: dict[str, Any]) -> None:
+    def __init__(self, session: SessionLike, conversation: str, ext: dict[str, Any]) -> None:
         self.session = session
         self.conversation = conversation
         self.ext = ext  # {"run_id", "graph"} for a graph or chain; {} otherwise

@@ -6,13 +6,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hilt_core import ConfigError
+from hilt_core import ConfigError, paths
 from hilt_core.columns import ALL_COLUMNS, check_columns
 
 ID_COLUMN = "event_id"  # every row carries it: replays and retries skip rows already there
@@ -80,15 +79,8 @@ def sheet_id_from(options: Mapping[str, Any]) -> str:
 
 
 def data_dir() -> Path:
-    """Where HILT keeps rows it could not upload yet, per platform convention."""
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "hilt" / "sheets"
+    """Where HILT keeps rows it could not upload yet: ``sheets`` in HILT's data folder."""
+    return paths.data_dir() / "sheets"
 
 
 def spill_name(sheet_id: str, worksheet: str) -> str:
@@ -101,7 +93,7 @@ def spill_path_from(options: Mapping[str, Any], sheet_id: str, worksheet: str) -
     name = spill_name(sheet_id, worksheet)
     if raw is None:
         return data_dir() / name
-    path = Path(raw).expanduser()
+    path = paths.user_path(raw)
     if path.is_dir() or str(raw).endswith(("/", os.sep)):
         return path / name
     return path

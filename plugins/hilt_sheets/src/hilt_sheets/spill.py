@@ -28,13 +28,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hilt_core import locking
 from hilt_core.convert import dumps_obj, loads
-
-try:
-    import fcntl
-except ImportError:  # Windows: no cross-process locking; one process per spill file
-    fcntl = None  # type: ignore[assignment]
-
 from hilt_sheets.cells import Row, mend
 from hilt_sheets.settings import ID_COLUMN
 
@@ -137,15 +132,7 @@ class Spill:
         make_dir(path.parent)
         fd = open_private(path, os.O_RDWR)
         try:
-            mine = True
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-                except OSError:
-                    if wait:
-                        raise
-                    mine = False
-            yield mine
+            yield locking.lock(fd, wait=wait)
         finally:
             os.close(fd)  # releases the lock
 
