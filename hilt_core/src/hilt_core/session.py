@@ -119,6 +119,7 @@ class Session:
             self._check_with_plugins(reg)
         writer: object = self._plugin
         name = self._name
+        handle: Any
         if backends is not None:
             limit = int(pipeline_opts.get("max_queue", 10_000))
             handle = _fanout.open_all(reg, backends, found, self.options, limit)

@@ -1,0 +1,190 @@
+"""The handle the core holds for ``backend="otel"``: a private tracer provider, the span
+assembler and the export thread of one session."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hilt_core import ConfigError, Event, HILTError
+from hilt_otel.export import ExportLoop
+from hilt_otel.settings import Settings, read_settings
+from hilt_otel.spans import Assembler
+from hilt_otel.transport import Sender
+
+log = logging.getLogger("hilt")
+debug_log = logging.getLogger("hilt.otel")
+
+# The SDK's exporter logs each failed attempt on these loggers. On HILT's export threads
+# those records are moved to the `hilt.otel` logger at DEBUG: HILT says what happened in
+# its own words on the `hilt` logger (once per outage, and the total at close), and an
+# application without logging set up gets no lines on stderr from a collector that is
+# down. Records of the application's own exporters, on its own threads, are untouched.
+SDK_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.common.http",
+)
+_threads: set[int] = set()
+_filter_lock = threading.Lock()
+_filter_installed = False
+
+
+class _OnHiltThreads(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread in _threads:
+            debug_log.debug("%s: %s", record.name, record.getMessage())
+            return False
+        return True
+
+
+def _install_filter() -> None:
+    global _filter_installed
+    with _filter_lock:
+        if _filter_installed:
+            return
+        for name in SDK_LOGGERS:
+            logging.getLogger(name).addFilter(_OnHiltThreads())
+        _filter_installed = True
+
+
+def _provider(settings: Settings) -> Any:
+    """A tracer provider of HILT's own: never the global one (set_tracer_provider is
+    never called, so the application's tracing and the SDKs that trace themselves when
+    a global provider exists are left as they are). Every span is sampled: HILT records
+    every call."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+    attributes: dict[str, Any] = dict(settings.resource_attributes)
+    if settings.service_name is not None:
+        attributes["service.name"] = settings.service_name
+    return TracerProvider(
+        sampler=ALWAYS_ON, resource=Resource.create(attributes), shutdown_on_exit=False
+    )
+
+
+class OtelBackend:
+    """One session's export to one OTLP endpoint."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._start()
+        _live.add(self)
+
+    def _start(self) -> None:
+        from hilt_core.versions import version_of
+        from hilt_otel.spans import collecting_processor
+
+        s = self.settings
+        self.provider = _provider(s)
+        tracer = self.provider.get_tracer("hilt", version_of("hilt-otel"))
+        self.assembler = Assembler(
+            tracer, content=s.content, capture=s.capture, max_open=s.max_queue
+        )
+        self.sender = Sender(s)
+        self.loop = ExportLoop(s, self.assembler, self.sender)
+        self.provider.add_span_processor(collecting_processor(self.loop.take))
+        _install_filter()
+        if self.loop.ident is not None:
+            _threads.add(self.loop.ident)
+        self._closed = False
+
+    @property
+    def endpoint(self) -> str:
+        return self.sender.endpoint
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """spans_sent, export_requests, export_failures, spans_dropped, events_dropped,
+        spans_rejected, waiting, failing, last_error."""
+        return self.loop.describe()
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.loop.put(list(events))
+
+    def flush(self) -> None:
+        s = self.settings
+        done = self.loop.flush(s.flush_timeout)
+        if done or not (self.loop.failing or s.flush_timeout > 0):
+            return
+        waiting = self.loop.waiting()
+        if self.loop.failing:
+            raise HILTError(
+                f"{waiting} spans are waiting for the collector at {self.endpoint} "
+                f"({self.loop.last_error}); they are kept (at most otel_max_queue="
+                f"{s.max_queue}) and retried"
+            )
+        raise HILTError(
+            f"{waiting} spans were not at the collector at {self.endpoint} within "
+            f"otel_flush_timeout={s.flush_timeout:g} s; they are still being sent"
+        )
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        _live.discard(self)
+        s = self.settings
+        left = self.loop.close(s.close_timeout)
+        if self.loop.ident is not None:
+            _threads.discard(self.loop.ident)
+        try:
+            self.provider.shutdown()
+        except Exception:
+            debug_log.debug("the tracer provider failed to shut down", exc_info=True)
+        stats = self.loop.stats
+        dropped = stats["spans_dropped"]
+        rejected = stats["spans_rejected"]
+        events = stats["events_dropped"]
+        if not (left or dropped or rejected or events):
+            return
+        parts = []
+        if dropped:
+            parts.append(
+                f"{dropped} dropped while it could not keep up or was unreachable "
+                f"(otel_max_queue={s.max_queue})"
+            )
+        if rejected:
+            parts.append(f"{rejected} refused by it")
+        if left:
+            parts.append(f"{left} still unsent at close (otel_close_timeout={s.close_timeout:g} s)")
+        total = dropped + rejected + left
+        what = f"{total} spans could not be sent to {self.endpoint}: " + ", ".join(parts)
+        if events:
+            what += f"; and {events} events were dropped before they became spans"
+        if self.loop.last_error:
+            what += f". Last error: {self.loop.last_error}"
+        raise HILTError(what)
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's thread, connections and queued spans stay the parent's: the child
+        # starts an export of its own.
+        if not self._closed:
+            self._start()
+
+
+_live: weakref.WeakSet[OtelBackend] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    _threads.clear()
+    for backend in list(_live):
+        backend._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def open_backend(options: Mapping[str, Any]) -> OtelBackend:
+    if options.get("mode") == "r":
+        raise ConfigError(
+            "backend='otel' sends spans and cannot read them back: read the JSONL file "
+            "kept beside it (backend=['jsonl', 'otel'])"
+        )
+    return OtelBackend(read_settings(options))
