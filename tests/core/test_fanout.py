@@ -237,3 +237,70 @@ def test_reading_and_reopening_follow_the_list(
         "two",
     ]
     assert "jsonl" in repr(session)
+
+
+FORK = """
+import os, sys
+import hilt
+from hilt_core import Actor, Content, Event, hookimpl
+
+class Flaky:
+    down = True
+
+    @hookimpl
+    def backend_open(self, name, options):
+        return self
+
+    @hookimpl
+    def backend_write(self, handle, events):
+        if self.down:
+            raise OSError("down (injected)")
+        with open(sys.argv[1], "a") as f:
+            for e in events:
+                f.write(f"{os.getpid()} {e.content.text}\\n")
+
+    @hookimpl
+    def backend_close(self, handle, flush_only):
+        pass
+
+flaky = Flaky()
+hilt.register_plugin(flaky, name="flaky")
+session = hilt.Session(backend=["jsonl", "flaky"], filepath=sys.argv[2])
+def event(text):
+    return Event(session_id="c", actor=Actor(type="human", id="u"), action="prompt",
+                 content=Content(text=text))
+session.append(event("before"))
+session.flush()  # jsonl has it; flaky keeps it in its backlog
+flaky.down = False
+pid = os.fork()
+if pid == 0:
+    session.append(event("child"))
+    session.close()
+    os._exit(0)
+os.waitpid(pid, 0)
+session.append(event("parent"))
+session.close()
+print(os.getpid())
+"""
+
+
+def test_a_backlog_kept_before_a_fork_is_written_by_the_parent_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(FORK), str(tmp_path / "f"), str(tmp_path / "j")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    parent = out.stdout.strip()
+    lines = (tmp_path / "f").read_text().splitlines()
+    written = sorted(
+        ("parent" if pid == parent else "child", text)
+        for pid, text in (line.split() for line in lines)
+    )
+    assert written == [("child", "child"), ("parent", "before"), ("parent", "parent")]

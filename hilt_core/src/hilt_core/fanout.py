@@ -18,7 +18,9 @@ options for that backend only.
 from __future__ import annotations
 
 import logging
+import os
 import time
+import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -229,6 +231,7 @@ class FanOut:
 
     def __init__(self, children: list[_Child]) -> None:
         self.children = children
+        _live.add(self)
 
     @property
     def path(self) -> object:
@@ -287,6 +290,20 @@ class FanOut:
                 problems.append(problem)
         if problems:
             raise HILTError("; ".join(problems))
+
+
+_live: weakref.WeakSet[FanOut] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    # A backlog kept before a fork is the parent's to write (as the pipeline's queue is).
+    for fan in list(_live):
+        for child in fan.children:
+            child.pending.clear()
+            child.dropped_unreported = 0
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def open_all(
