@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,14 +28,14 @@ SDK_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http._common",
     "opentelemetry.exporter.otlp.common.http",
 )
-_threads: set[int] = set()
+_threads: set[tuple[int, int]] = set()  # (process id, thread id) of the export threads
 _filter_lock = threading.Lock()
 _filter_installed = False
 
 
 class _OnHiltThreads(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.thread in _threads:
+        if (record.process, record.thread) in _threads:
             debug_log.debug("%s: %s", record.name, record.getMessage())
             return False
         return True
@@ -75,7 +74,6 @@ class OtelBackend:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._start()
-        _live.add(self)
 
     def _start(self) -> None:
         from hilt_core.versions import version_of
@@ -91,9 +89,17 @@ class OtelBackend:
         self.loop = ExportLoop(s, self.assembler, self.sender)
         self.provider.add_span_processor(collecting_processor(self.loop.take))
         _install_filter()
+        self._pid = os.getpid()
         if self.loop.ident is not None:
-            _threads.add(self.loop.ident)
+            _threads.add((self._pid, self.loop.ident))
         self._closed = False
+
+    def _forked(self) -> None:
+        """In a child process after ``fork()``: the parent's thread, connections and
+        queued spans stay the parent's; the child starts an export of its own, on its
+        first use (not inside the fork: the SDK takes locks a fork may have left held)."""
+        if self._pid != os.getpid():
+            self._start()
 
     @property
     def endpoint(self) -> str:
@@ -106,9 +112,11 @@ class OtelBackend:
         return self.loop.describe()
 
     def write(self, events: Sequence[Event]) -> None:
+        self._forked()
         self.loop.put(list(events))
 
     def flush(self) -> None:
+        self._forked()
         s = self.settings
         done = self.loop.flush(s.flush_timeout)
         if done or not (self.loop.failing or s.flush_timeout > 0):
@@ -128,12 +136,12 @@ class OtelBackend:
     def close(self) -> None:
         if self._closed:
             return
+        self._forked()
         self._closed = True
-        _live.discard(self)
         s = self.settings
         left = self.loop.close(s.close_timeout)
         if self.loop.ident is not None:
-            _threads.discard(self.loop.ident)
+            _threads.discard((self._pid, self.loop.ident))
         try:
             self.provider.shutdown()
         except Exception:
@@ -161,24 +169,6 @@ class OtelBackend:
         if self.loop.last_error:
             what += f". Last error: {self.loop.last_error}"
         raise HILTError(what)
-
-    def _after_fork_in_child(self) -> None:
-        # The parent's thread, connections and queued spans stay the parent's: the child
-        # starts an export of its own.
-        if not self._closed:
-            self._start()
-
-
-_live: weakref.WeakSet[OtelBackend] = weakref.WeakSet()
-
-
-def _reset_after_fork() -> None:
-    _threads.clear()
-    for backend in list(_live):
-        backend._after_fork_in_child()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def open_backend(options: Mapping[str, Any]) -> OtelBackend:

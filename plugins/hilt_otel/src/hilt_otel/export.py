@@ -8,8 +8,9 @@ through it the session's other backends) or the application.
 During an outage the spans are **kept and retried**, in order, with a backoff of 1 s
 doubling to 30 s between attempts (each attempt is one ``export()``, in which the SDK's
 exporter itself retries a refused connection or a 429/502/503/504 until ``otel_timeout``).
-Memory is bounded: at most ``otel_max_queue`` spans are kept, and at most as many events
-wait in the inbox; past that the **oldest are dropped**, counted. What the collector
+Memory is bounded: at most ``otel_max_queue`` spans are kept, and events wait in the
+inbox only while this thread is inside an export (at most twice ``otel_max_queue``, and
+at least 20,000); past that the **oldest are dropped**, counted. What the collector
 refuses for good (a 4xx other than 408/429: a bad token, a malformed request) is given
 up at once, counted. Nothing is spilled to disk: keep a JSONL backend beside this one
 (``backend=["jsonl", "otel"]``) for a local copy of every event.
@@ -37,6 +38,7 @@ log = logging.getLogger("hilt")
 
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
+INBOX_MIN = 20_000
 # An outage or a run of drops is logged once, then at most once a minute.
 WARN_EVERY = 60.0
 
@@ -72,6 +74,9 @@ class ExportLoop:
             "spans_rejected": 0,  # refused by the collector for good
         }
         self._idle = threading.Condition(threading.Lock())
+        # Events wait here only while this thread is inside an export (a call is two events,
+        # and HILT's writer hands them over a batch at a time).
+        self.inbox_limit = max(2 * settings.max_queue, INBOX_MIN)
         self._thread = threading.Thread(target=self._run, name="hilt-otel-export", daemon=True)
         self._thread.start()
 
@@ -81,7 +86,7 @@ class ExportLoop:
 
     # -- HILT's writer thread --------------------------------------------------------------
     def put(self, events: list[Event] | tuple[Event, ...]) -> None:
-        limit = self.settings.max_queue
+        limit = self.inbox_limit
         with self._cond:
             self._inbox.extend(events)
             over = len(self._inbox) - limit

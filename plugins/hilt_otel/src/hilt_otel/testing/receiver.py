@@ -13,7 +13,9 @@ the same port.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import socket
 import threading
 import time
 import zlib
@@ -107,6 +109,7 @@ class OTLPReceiver:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
         self._arrived = threading.Condition(self._lock)
         self.spans: list[ReceivedSpan] = []
         self.requests: list[dict[str, str]] = []  # the headers of each request, lower-cased
@@ -114,10 +117,12 @@ class OTLPReceiver:
         self.delay = 0.0  # seconds before answering each request (a slow collector)
         self.reject_next_spans = 0  # partial success: this many spans of the next batch
         self.on_request: Callable[[], None] | None = None
+        self._stopped = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
         receiver = self
+        self._stopped = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -125,11 +130,30 @@ class OTLPReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:
-                receiver._handle(self)
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._conns.add(self.connection)
 
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        server.daemon_threads = True
+            def finish(self) -> None:
+                with contextlib.suppress(OSError):
+                    super().finish()
+                with receiver._lock:
+                    receiver._conns.discard(self.connection)
+
+            def do_POST(self) -> None:
+                try:
+                    receiver._handle(self)
+                except OSError:  # the receiver stopped, or the client gave up waiting
+                    self.close_connection = True
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a connection cut by stop() is the point, not an error
+
+        server = Server(("127.0.0.1", self._port), Handler)
         self._server = server
         self._port = server.server_address[1]
         self._thread = threading.Thread(
@@ -140,11 +164,19 @@ class OTLPReceiver:
 
     def stop(self) -> None:
         """Stop listening (connections are refused) until :meth:`start` again, on the
-        same port."""
+        same port. Requests held by ``delay`` are cut."""
+        self._stopped.set()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
             server.server_close()
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:  # kept-alive connections would go on being served
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                conn.close()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
@@ -196,7 +228,7 @@ class OTLPReceiver:
         if self.on_request is not None:
             self.on_request()
         if self.delay:
-            time.sleep(self.delay)
+            self._stopped.wait(self.delay)
         with self._lock:
             self.requests.append(headers)
             status = self._faults.pop(0) if self._faults else 200
