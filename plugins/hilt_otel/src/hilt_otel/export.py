@@ -10,7 +10,7 @@ doubling to 30 s between attempts (each attempt is one ``export()``, in which th
 exporter itself retries a refused connection or a 429/502/503/504 until ``otel_timeout``).
 Memory is bounded: at most ``otel_max_queue`` spans are kept, and events wait in the
 inbox only while this thread is inside an export (at most twice ``otel_max_queue``, and
-at least 20,000); past that the **oldest are dropped**, counted. What the collector
+at least 10,000); past that the **oldest are dropped**, counted. What the collector
 refuses for good (a 4xx other than 408/429: a bad token, a malformed request) is given
 up at once, counted. Nothing is spilled to disk: keep a JSONL backend beside this one
 (``backend=["jsonl", "otel"]``) for a local copy of every event.
@@ -38,7 +38,7 @@ log = logging.getLogger("hilt")
 
 FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
-INBOX_MIN = 20_000
+INBOX_MIN = 10_000
 # An outage or a run of drops is logged once, then at most once a minute.
 WARN_EVERY = 60.0
 

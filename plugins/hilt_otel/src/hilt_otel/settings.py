@@ -32,7 +32,7 @@ HILT_OPTIONS = {
     "otel_resource_attributes": "More resource attributes, a dict (on top of "
     "OTEL_RESOURCE_ATTRIBUTES).",
     "otel_max_queue": "Spans (and events waiting to become spans) held for export; the "
-    "oldest are dropped past it, counted (default 10,000).",
+    "oldest are dropped past it, counted (default 4,096: about 15 MB).",
     "otel_batch_size": "Spans per export request (default 512).",
     "otel_schedule_delay": "Seconds between exports of a partial batch (default 1).",
     "otel_flush_timeout": "Seconds flush() waits for the collector (default 0: hand over).",
@@ -51,7 +51,7 @@ class Settings:
     capture: str = "full"
     service_name: str | None = None
     resource_attributes: dict[str, Any] = field(default_factory=dict)
-    max_queue: int = 10_000
+    max_queue: int = 4096
     batch_size: int = 512
     schedule_delay: float = 1.0
     flush_timeout: float = 0.0
@@ -180,7 +180,7 @@ def read_settings(options: Mapping[str, Any]) -> Settings:
         capture=str(options.get("capture") or "full"),
         service_name=service,
         resource_attributes=dict(resource),
-        max_queue=_count(options, "otel_max_queue", 10_000),
+        max_queue=_count(options, "otel_max_queue", 4096),
         batch_size=_count(options, "otel_batch_size", 512),
         schedule_delay=_number(options, "otel_schedule_delay", 1.0, low=0.001),
         flush_timeout=_number(options, "otel_flush_timeout", 0.0, low=0.0),
