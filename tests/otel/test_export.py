@@ -406,3 +406,20 @@ def test_a_forked_child_exports_its_own_spans_only(tmp_path: Path, rx: OTLPRecei
     rx.wait_for(3)
     time.sleep(0.5)  # a duplicate would arrive about now
     assert sorted(s.name for s in rx.spans) == ["chat before", "chat child", "chat parent"]
+
+
+def test_another_span_exporter_can_be_given(tmp_path: Path) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    session = hilt.instrument(
+        backend=["jsonl", "otel"],
+        filepath=tmp_path / "l.jsonl",
+        providers=[],
+        otel_exporter=exporter,
+    )
+    ids = _calls(session, 2)
+    hilt.uninstrument()
+    spans = exporter.get_finished_spans()
+    assert [s.attributes["hilt.prompt.event_id"] for s in spans] == ids  # type: ignore[index]
+    assert all(s.name == "chat m" for s in spans)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hilt_core import ConfigError, Event, HILTError
-from hilt_otel.export import ExportLoop
+from hilt_otel.export import INBOX_MIN, ExportLoop
 from hilt_otel.settings import Settings, read_settings
 from hilt_otel.spans import Assembler
 from hilt_otel.transport import Sender
@@ -108,7 +108,7 @@ class OtelBackend:
     @property
     def stats(self) -> dict[str, Any]:
         """spans_sent, export_requests, export_failures, spans_dropped, events_dropped,
-        spans_rejected, waiting, failing, last_error."""
+        spans_rejected, events_failed, waiting, failing, last_error."""
         return self.loop.describe()
 
     def write(self, events: Sequence[Event]) -> None:
@@ -147,28 +147,55 @@ class OtelBackend:
         except Exception:
             debug_log.debug("the tracer provider failed to shut down", exc_info=True)
         stats = self.loop.stats
-        dropped = stats["spans_dropped"]
-        rejected = stats["spans_rejected"]
-        events = stats["events_dropped"]
-        if not (left or dropped or rejected or events):
+        what = _unsent(
+            self.endpoint,
+            s,
+            dropped=stats["spans_dropped"],
+            rejected=stats["spans_rejected"],
+            left=left,
+            events_dropped=stats["events_dropped"],
+            events_failed=stats["events_failed"],
+        )
+        if what is None:
             return
-        parts = []
-        if dropped:
-            parts.append(
-                f"{dropped} dropped while it could not keep up or was unreachable "
-                f"(otel_max_queue={s.max_queue})"
-            )
-        if rejected:
-            parts.append(f"{rejected} refused by it")
-        if left:
-            parts.append(f"{left} still unsent at close (otel_close_timeout={s.close_timeout:g} s)")
-        total = dropped + rejected + left
-        what = f"{total} spans could not be sent to {self.endpoint}: " + ", ".join(parts)
-        if events:
-            what += f"; and {events} events were dropped before they became spans"
         if self.loop.last_error:
             what += f". Last error: {self.loop.last_error}"
         raise HILTError(what)
+
+
+def _unsent(
+    endpoint: str,
+    s: Settings,
+    *,
+    dropped: int,
+    rejected: int,
+    left: int,
+    events_dropped: int,
+    events_failed: int,
+) -> str | None:
+    """The one message that says what this session could not send, or None."""
+    parts = []
+    if dropped:
+        parts.append(
+            f"{dropped} dropped while it could not keep up or was unreachable "
+            f"(otel_max_queue={s.max_queue})"
+        )
+    if rejected:
+        parts.append(f"{rejected} refused by it")
+    if left:
+        parts.append(f"{left} still unsent at close (otel_close_timeout={s.close_timeout:g} s)")
+    lines = []
+    if parts:
+        total = dropped + rejected + left
+        lines.append(f"{total} spans could not be sent to {endpoint}: " + ", ".join(parts))
+    if events_dropped:
+        lines.append(
+            f"{events_dropped} events were dropped before they became spans (more than "
+            f"{max(2 * s.max_queue, INBOX_MIN)} waited while an export hung)"
+        )
+    if events_failed:
+        lines.append(f"{events_failed} events could not be made into spans (see the errors above)")
+    return "; ".join(lines) if lines else None
 
 
 def open_backend(options: Mapping[str, Any]) -> OtelBackend:

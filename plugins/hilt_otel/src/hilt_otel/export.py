@@ -72,6 +72,7 @@ class ExportLoop:
             "spans_dropped": 0,  # past otel_max_queue while the collector lagged
             "events_dropped": 0,  # the inbox was full (spans could not be made fast enough)
             "spans_rejected": 0,  # refused by the collector for good
+            "events_failed": 0,  # events no span could be made of (a bug: logged)
         }
         self._idle = threading.Condition(threading.Lock())
         # Events wait here only while this thread is inside an export (a call is two events,
@@ -151,7 +152,16 @@ class ExportLoop:
                     flush = self._flush_asked
                     self._flush_asked = False
                 for event in events:
-                    self.assembler.add(event)
+                    try:
+                        self.assembler.add(event)
+                    except Exception:
+                        # One event HILT cannot turn into a span costs that event only.
+                        self.stats["events_failed"] += 1
+                        log.exception(
+                            "HILT backend 'otel' could not make a span of event %s; the "
+                            "other events are exported",
+                            getattr(event, "event_id", "?"),
+                        )
                 if stopping and not self._finished:
                     self.assembler.finish()
                     self._finished = True

@@ -330,8 +330,9 @@ class Assembler:
                     attrs[sc.OUTPUT_MESSAGES] = _json(out)
         start = to_ns(first.timestamp)
         end = to_ns(answer.timestamp) if answer is not None else start
-        if prompt is None and metrics is not None and metrics.latency_ms:
-            start = end - int(float(metrics.latency_ms) * 1_000_000)
+        latency = metrics.latency_ms if metrics is not None else None
+        if prompt is None and isinstance(latency, int | float) and latency > 0:
+            start = end - int(latency * 1_000_000)
         end = max(end, start)
         name = f"{operation} {attrs[sc.REQUEST_MODEL]}" if sc.REQUEST_MODEL in attrs else operation
         links = self._links(prompt) if prompt is not None else None
