@@ -157,9 +157,9 @@ class _Child:
         return not self.pending
 
     def _try(self, events: Sequence[Event], kept: bool = False) -> None:
-        batch = list(events)
+        batch = events
         if self.dropped_unreported:
-            batch.insert(0, _drop_report(self.dropped_unreported))
+            batch = [_drop_report(self.dropped_unreported), *events]
         try:
             self._write(handle=self.handle, events=batch)
         except Exception as exc:
