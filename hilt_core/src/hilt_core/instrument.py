@@ -23,7 +23,7 @@ _undo: list[tuple[str, Callable[[], None]]] = []
 
 
 def instrument(
-    backend: str | None = None,
+    backend: str | list[str] | tuple[str, ...] | None = None,
     filepath: str | Path | None = None,
     sheet_id: str | None = None,
     credentials_path: str | None = None,
@@ -36,8 +36,10 @@ def instrument(
     """Open a session and patch the providers so that every LLM call is recorded.
 
     ``backend`` is a backend plugin's name ("local" / "jsonl", "sheets", or any installed
-    or registered one); without it, ``sheet_id`` means "sheets" and anything else the
-    JSONL file ``filepath`` (default ``logs/hilt.jsonl``). ``providers`` names the
+    or registered one), or a list of them (``["jsonl", "otel"]``: every event goes to each,
+    options per backend in ``backend_options={name: {...}}``); without it, ``sheet_id``
+    means "sheets" and anything else the JSONL file ``filepath`` (default
+    ``logs/hilt.jsonl``). ``providers`` names the
     provider plugins to patch; without it, every installed provider that is on by default
     and whose SDK is installed (OpenAI, Anthropic, ...); ``[]`` patches nothing. Other
     keyword options go to the plugins (``capture=``, ``include_usage=``, ...); a keyword

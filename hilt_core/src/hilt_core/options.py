@@ -39,6 +39,7 @@ CORE_OPTIONS: dict[str, str] = {
     "flush_interval": "Seconds between the writer's wake-ups (default 0.2).",
     "batch_size": "Events per backend write (default 256).",
     "queue_block_timeout": "Seconds a burst may wait for a full queue (default 0.5).",
+    "backend_options": "With backend=[...]: options for one backend, {name: {option: value}}.",
 }
 
 ATTRIBUTE = "HILT_OPTIONS"

@@ -188,16 +188,16 @@ class Registry:
             )
         raise UnknownPluginError(msg)
 
-    def session_plugins(self, backend: object) -> list[tuple[str, object]]:
-        """The plugins whose options a session with this ``backend`` plugin may be given:
-        it, every provider, enricher and redactor, and every plugin checking options
-        at session_open (see hilt_core.options)."""
+    def session_plugins(self, *backends: object) -> list[tuple[str, object]]:
+        """The plugins whose options a session writing to these ``backends`` plugins may
+        be given: they, every provider, enricher and redactor, and every plugin checking
+        options at session_open (see hilt_core.options)."""
         self.load()
         chosen: dict[int, tuple[str, object]] = {}
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
                 continue
-            if plugin is backend or self._implements(
+            if any(plugin is b for b in backends) or self._implements(
                 plugin, (*PROVIDER_HOOKS, "event_enrich", "redact", "session_open")
             ):
                 chosen[id(plugin)] = (name, plugin)
@@ -239,6 +239,11 @@ class Registry:
         does). For the hooks a session calls on every batch: a plugin registered later
         is never reached through it. With ``HILT_TRACE_PLUGINS`` each call is traced."""
         impls = [i for i in getattr(self.pm.hook, hook).get_hookimpls() if i.plugin is plugin]
+        if not impls and not self.pm.is_registered(plugin):
+            # A plugin object the registry does not hold (the kernel's fan-out to several
+            # backends, hilt_core.fanout): no name resolves to it, its function is called.
+            own: Callable[..., Any] | None = getattr(plugin, hook, None)
+            return own if callable(own) else _no_impl
         if not impls:
             return _no_impl
         return bind_impl(impls[-1], hook, trace=self.tracing)
