@@ -127,7 +127,7 @@ class Installation:
             self.logger = HiltLogger(self.tracker)
             self.module = litellm
             callbacks.append(self.logger)
-            self.remove_source = add_source(self.tracker.source)
+            self.remove_source = add_source(self.tracker.source, call=True)
             atexit.register(self.drain)
 
     def undo(self) -> None:

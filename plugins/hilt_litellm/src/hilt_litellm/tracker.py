@@ -8,13 +8,16 @@ LiteLLM tells its loggers about a call at three points:
    ``litellm_call_id``), keeps what the events will need (the request, the calling
    context), and *arms* it in a context variable.
 2. If LiteLLM sends the request with the ``openai`` SDK and HILT's OpenAI provider is
-   active, that provider starts its own :class:`~hilt_core.provider.Call` on the same
-   thread: it asks the ambient sources (:func:`Tracker.source`), gets LiteLLM's context to
-   stamp on its events, and *claims* the run. An armed run is claimed once; it is
-   disarmed by the claim, by LiteLLM's ``post_call`` on the same thread or task (the
-   response came without the ``openai`` SDK: LiteLLM's own HTTP handlers) and by the
-   end of the call, so a later direct ``openai`` call in the same context is never
-   mistaken for LiteLLM's.
+   active, that provider starts its own :class:`~hilt_core.provider.Call`: it asks the
+   ambient sources (:meth:`Tracker.source`), gets LiteLLM's context to stamp on its
+   events, and *claims* the run. The run is found in the context variable when the
+   request is sent from the thread or task that armed it; LiteLLM prepares some async
+   calls (``aembedding``, ``atext_completion``) on an executor thread and sends them from
+   the application's task, and those are found among the armed runs by their request
+   (model and input). An armed run is claimed once; it is disarmed by the claim, by
+   LiteLLM's ``post_call`` on the thread or task that armed it (the response came without
+   the ``openai`` SDK: LiteLLM's own HTTP handlers), and by the end of the call, so a
+   later direct ``openai`` call is never mistaken for LiteLLM's.
 3. The success or failure callback, on LiteLLM's thread pool or a background task, once
    the call is over. A claimed run writes nothing (the provider wrote the prompt and the
    answer); any other call is recorded here, in the calling context kept at step 1, with
@@ -25,6 +28,7 @@ LiteLLM tells its loggers about a call at three points:
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import threading
 from collections import OrderedDict
@@ -102,6 +106,12 @@ class Run:
         """A provider recorded this call (the ambient source's ``claim``)."""
         self.claimed = True
         self.armed = False
+
+    def ambient(self) -> Ambient:
+        found: Ambient = {"extensions": self.extensions, "claim": self.claim}
+        if self.conversation:
+            found["conversation"] = self.conversation
+        return found
 
 
 _CURRENT: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
@@ -194,6 +204,29 @@ def request_body(api: str, kwargs: Mapping[str, Any], messages: Any = None) -> d
     return body
 
 
+def _request_key(api: str, body: Mapping[str, Any]) -> Any:
+    """What tells one request from another of the same model: the input of an embedding,
+    the prompt text of a completion (LiteLLM sends a text completion's messages as
+    ``prompt``), the last message of a chat."""
+    if api in ("embeddings", "responses"):
+        raw = body.get("input")
+        return list(raw) if isinstance(raw, list | tuple) else raw
+    prompt = body.get("prompt")
+    if prompt is not None:
+        return prompt[0] if isinstance(prompt, list) and len(prompt) == 1 else prompt
+    messages = body.get("messages")
+    if isinstance(messages, list | tuple) and messages:
+        return get(messages[-1], "content")
+    return None
+
+
+def _same_request(run: Run, call: Call) -> bool:
+    """``call`` (a provider's, as its SDK sends it) is the request ``run`` prepared."""
+    if run.api != call.api or run.body.get("model") != call.request_model:
+        return False
+    return bool(_request_key(run.api, run.body) == _request_key(call.api, call.body))
+
+
 def _seconds(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
@@ -210,6 +243,9 @@ class Tracker:
         self.runs: OrderedDict[str, Run] = OrderedDict()
         self.done: OrderedDict[str, None] = OrderedDict()
         self.lock = threading.Lock()
+        # Runs armed on a thread with no asyncio task (LiteLLM's executor, or a sync
+        # call): a provider call sent from elsewhere looks for its run among them.
+        self.armed_off_task: dict[int, Run] = {}
 
     # -- on the application's thread ----------------------------------------------------
     def pre(self, kwargs: Mapping[str, Any], messages: Any) -> None:
@@ -227,7 +263,8 @@ class Tracker:
             if run is None:
                 run = self.runs[call_id] = Run()
                 if len(self.runs) > MAX_OPEN:
-                    self.runs.popitem(last=False)
+                    _, dropped = self.runs.popitem(last=False)
+                    self.armed_off_task.pop(id(dropped), None)
         if run.context is None:  # the first attempt's context is the caller's
             run.api = api
             run.body = request_body(api, kwargs, messages)
@@ -236,27 +273,41 @@ class Tracker:
             run.context = contextvars.copy_context()
         run.where = _where()
         run.armed = True
+        if run.where[1] == 0:
+            self.armed_off_task[id(run)] = run
         _CURRENT.set(run)
 
     def post(self, kwargs: Mapping[str, Any]) -> None:
         """LiteLLM has the response: a run that no provider claimed by now was not sent
         through an instrumented SDK. Only on the thread or task that armed it (LiteLLM
-        also reports from its executor threads)."""
+        also reports from its executor threads), and not when the "response" is the
+        coroutine that will send the request (LiteLLM's async calls report that too)."""
         call_id = kwargs.get("litellm_call_id")
         run = self.runs.get(call_id) if isinstance(call_id, str) else None
-        if run is not None and run.armed and run.where == _where():
-            run.armed = False
+        if run is None or not run.armed or run.where != _where():
+            return
+        if inspect.isawaitable(kwargs.get("original_response")):
+            return
+        self._disarm(run)
 
-    @staticmethod
-    def source() -> Ambient | None:
+    def _disarm(self, run: Run) -> None:
+        run.armed = False
+        self.armed_off_task.pop(id(run), None)
+
+    def source(self, call: Call) -> Ambient | None:
         """The ambient source: LiteLLM's context for a provider call it is making."""
         run = _CURRENT.get()
-        if run is None or not run.armed or run.where != _where():
+        if run is not None and run.armed and run.where == _where():
+            self.armed_off_task.pop(id(run), None)
+            return run.ambient()
+        if not self.armed_off_task:
             return None
-        found: Ambient = {"extensions": run.extensions, "claim": run.claim}
-        if run.conversation:
-            found["conversation"] = run.conversation
-        return found
+        here = threading.get_ident()
+        for other in list(self.armed_off_task.values()):
+            if other.armed and other.where[0] != here and _same_request(other, call):
+                self.armed_off_task.pop(id(other), None)
+                return other.ambient()
+        return None
 
     # -- on LiteLLM's callback threads and tasks ----------------------------------------
     def _end(self, kwargs: Mapping[str, Any]) -> tuple[bool, Run | None]:
@@ -273,7 +324,7 @@ class Tracker:
             run = self.runs.pop(call_id, None)
         if run is None:
             return True, None
-        run.armed = False
+        self._disarm(run)
         return not run.claimed, run
 
     def success(self, kwargs: Mapping[str, Any], response: Any, start: Any, end: Any) -> None:
