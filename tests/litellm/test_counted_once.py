@@ -60,29 +60,39 @@ def test_async_streams_embeddings_and_errors_are_written_once(
         )
         async for _ in stream:
             pass
+        # LiteLLM prepares these two on an executor thread and sends them from this task
         await litellm.aembedding(input="embed once", **openai_kw(oai, "openai/emb"))
+        await litellm.atext_completion(prompt="text once", **openai_kw(oai, "openai/instruct"))
         oai.fail_next(400)
         with pytest.raises(litellm.BadRequestError):
             await litellm.acompletion(messages=user("fail once"), **openai_kw(oai))
-        await witness.await_(4)
+        await witness.await_(5)
 
     asyncio.run(main())
     for c in litellm.completion(messages=user("sync stream once"), stream=True, **openai_kw(oai)):
         del c
-    witness.wait(5)
+    witness.wait(6)
     pairs = log.calls()
-    assert len(pairs) == 5
+    assert len(pairs) == 6
     assert all(_is_openai_s(p) for p in pairs)
-    assert all(p[0]["extensions"]["litellm_provider"] == "openai" for p in pairs)
+    assert [p["extensions"]["litellm_provider"] for p, _ in pairs] == [
+        "openai",
+        "openai",
+        "openai",
+        "text-completion-openai",
+        "openai",
+        "openai",
+    ]
     texts = [p["content"]["text"] for p, _ in pairs]
     assert texts == [
         "async once",
         "async stream once",
         "embed once",
+        "text once",
         "fail once",
         "sync stream once",
     ]
-    assert [a["action"] for _, a in pairs] == ["completion"] * 3 + ["system", "completion"]
+    assert [a["action"] for _, a in pairs] == ["completion"] * 4 + ["system", "completion"]
 
 
 def test_a_router_fallback_after_a_429_records_both_attempts_once(
