@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 DIST = "genai-prices"
 # Names HILT's provider plugins write in extensions.provider that are not genai-prices ids.
 COMPATIBLE = frozenset({"openai-compatible", "compatible", "custom"})
+# Names HILT's provider plugins write (OpenTelemetry's) that genai-prices does not match
+# to its provider by itself ("aws.bedrock" and "gcp.vertex_ai" it does).
+PROVIDER_IDS = {"gcp.gen_ai": "google"}
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -90,6 +93,8 @@ def resolve(
     snap = snapshot()
     lbl = label(snap)
     pid = provider.strip().lower() if provider and provider.strip() else None
+    if pid is not None:
+        pid = PROVIDER_IDS.get(pid, pid)
     url = _url(endpoint)
     head, sep, rest = model.partition("/")
     if not sep:
