@@ -177,3 +177,12 @@ def witness() -> Iterator[Witness]:
 def word() -> str:
     """A word no other test uses: HILT links turns by their text process-wide."""
     return "w" + uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # LiteLLM's pydantic models warn about their own ReadOnly fields when first built.
+    here = Path(__file__).parent
+    quiet = pytest.mark.filterwarnings("ignore:.*`ReadOnly` qualifier:UserWarning")
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(quiet)
