@@ -305,4 +305,3 @@ def test_nothing_is_recorded_after_uninstrument(
     litellm.completion(messages=user("after"), **openai_kw(oai))
     witness.wait(1)
     assert log.events() == []
-
