@@ -4,6 +4,7 @@ the application's callbacks stay where they were, in every list LiteLLM copied t
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -227,3 +228,19 @@ def test_the_last_call_of_a_script_is_recorded(
     prompt, answer = _events(tmp_path)
     assert prompt["content"]["text"] == "last words"
     assert answer["content"]["text"] == "Echo: last words"
+
+
+def test_uninstrument_right_after_asyncio_run_writes_the_last_call(
+    oai: FakeOpenAI, log: Log
+) -> None:
+    # The end of the last call waits on LiteLLM's background worker, whose loop is gone.
+    log.instrument()
+
+    async def main() -> None:
+        await litellm.acompletion(messages=user("just before"), **openai_kw(oai))
+
+    asyncio.run(main())
+    hilt.uninstrument()
+    prompt, answer = log.one()
+    assert prompt["content"]["text"] == "just before"
+    assert answer["content"]["text"] == "Echo: just before"

@@ -14,7 +14,8 @@ leaves everything else (the application's own callbacks) where it was.
 LiteLLM runs async success callbacks on a background worker: the last call of an
 ``asyncio.run(...)`` is reported after the loop has closed, by LiteLLM's own exit handler.
 HILT registers an exit handler of its own when it installs the logger (so it runs before
-HILT writes its last events, and before LiteLLM's) that drains that worker first.
+HILT writes its last events, and before LiteLLM's) that drains that worker first; the
+undo drains it too, so ``asyncio.run(main()); hilt.uninstrument()`` keeps the last call.
 """
 
 from __future__ import annotations
@@ -142,6 +143,9 @@ class Installation:
         if logger is None or module is None:
             return
         atexit.unregister(self.drain)
+        # Ends LiteLLM has not reported yet (an asyncio.run() that just returned) go to
+        # this session, which closes after the undo.
+        self.drain()
         lists = [v for v in vars(module).values() if isinstance(v, list)]
         utils = sys.modules.get("litellm.utils")
         if utils is not None:  # LiteLLM's list of callbacks it has set up
@@ -156,7 +160,15 @@ class Installation:
                         del found[i]
 
     def drain(self) -> None:
-        """At exit: run LiteLLM's async callbacks still waiting for a loop."""
+        """Run LiteLLM's async callbacks still waiting for a loop (at exit, and at
+        ``uninstrument()`` when it is not called from a running loop, whose own worker
+        runs them)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return
         try:
             worker_module = sys.modules.get("litellm.litellm_core_utils.logging_worker")
             worker = getattr(worker_module, "GLOBAL_LOGGING_WORKER", None)
