@@ -244,3 +244,46 @@ def test_uninstrument_right_after_asyncio_run_writes_the_last_call(
     prompt, answer = log.one()
     assert prompt["content"]["text"] == "just before"
     assert answer["content"]["text"] == "Echo: just before"
+
+
+def test_a_stream_still_open_at_uninstrument_is_written_as_partial(
+    oai: FakeOpenAI, log: Log
+) -> None:
+    log.instrument()
+    stream = litellm.completion(messages=user("left open"), stream=True, **openai_kw(oai))
+    next(iter(stream))  # one chunk read, the rest never asked for
+    hilt.uninstrument()
+    prompt, answer = log.one()
+    assert prompt["content"]["text"] == "left open"
+    ext = answer["extensions"]
+    assert ext["partial"] is True
+    assert ext["stream"] is True
+    assert ext["stream_end"] == "uninstrumented"
+    assert ext["litellm_provider"] == "openai"
+    for chunk in stream:  # LiteLLM may report its end now: not written twice
+        del chunk
+    assert len(log.events()) == 2
+
+
+def test_a_stream_left_open_at_exit_is_written_as_partial(tmp_path: Path, oai: FakeOpenAI) -> None:
+    done = _run(
+        """
+        import os
+        import hilt
+        import litellm
+
+        hilt.instrument(filepath=os.environ["LOG"], providers=["litellm"])
+        stream = litellm.completion(
+            model="openai/gpt-4o", api_base=os.environ["BASE_URL"], api_key="k",
+            messages=[{"role": "user", "content": "never finished"}], stream=True)
+        for chunk in stream:
+            break
+        """,
+        tmp_path,
+        oai,
+    )
+    assert done.returncode == 0, done.stderr
+    prompt, answer = _events(tmp_path)
+    assert prompt["content"]["text"] == "never finished"
+    assert answer["extensions"]["stream_end"] == "exit"
+    assert answer["extensions"]["partial"] is True

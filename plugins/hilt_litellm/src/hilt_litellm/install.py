@@ -129,7 +129,7 @@ class Installation:
             self.module = litellm
             callbacks.append(self.logger)
             self.remove_source = add_source(self.tracker.source, call=True)
-            atexit.register(self.drain)
+            atexit.register(self.at_exit)
 
     def undo(self) -> None:
         with self.lock:
@@ -142,10 +142,11 @@ class Installation:
             self.logger = self.module = None
         if logger is None or module is None:
             return
-        atexit.unregister(self.drain)
+        atexit.unregister(self.at_exit)
         # Ends LiteLLM has not reported yet (an asyncio.run() that just returned) go to
-        # this session, which closes after the undo.
+        # this session, which closes after the undo; what is still open is partial.
         self.drain()
+        self.tracker.finish_open("uninstrumented")
         lists = [v for v in vars(module).values() if isinstance(v, list)]
         utils = sys.modules.get("litellm.utils")
         if utils is not None:  # LiteLLM's list of callbacks it has set up
@@ -158,6 +159,15 @@ class Installation:
                 for i in range(len(found) - 1, -1, -1):
                     if found[i] is logger:
                         del found[i]
+
+    def at_exit(self) -> None:
+        """Before HILT writes its last events: LiteLLM's pending ends, then the calls
+        still open as partial answers."""
+        self.drain()
+        try:
+            self.tracker.finish_open("exit")
+        except Exception:
+            log.warning("HILT: LiteLLM calls still open at exit were not written", exc_info=True)
 
     def drain(self) -> None:
         """Run LiteLLM's async callbacks still waiting for a loop (at exit, and at

@@ -31,6 +31,7 @@ import contextvars
 import inspect
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
@@ -86,9 +87,12 @@ class Run:
         "armed",
         "body",
         "claimed",
+        "client",
         "context",
         "conversation",
         "extensions",
+        "started",
+        "stream",
         "where",
     )
 
@@ -98,9 +102,12 @@ class Run:
         self.where = (0, 0)
         self.api = ""
         self.body: dict[str, Any] = {}
+        self.client = ("", "")
         self.context: contextvars.Context | None = None
         self.conversation: str | None = None
         self.extensions: dict[str, Any] = {}
+        self.started = 0.0
+        self.stream = False
 
     def claim(self, call: Call) -> None:
         """A provider recorded this call (the ambient source's ``claim``)."""
@@ -227,6 +234,14 @@ def _same_request(run: Run, call: Call) -> bool:
     return bool(_request_key(run.api, run.body) == _request_key(call.api, call.body))
 
 
+def _client(kwargs: Mapping[str, Any], slo: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(provider, endpoint) of a LiteLLM call, as the extensions record them."""
+    slo = slo or {}
+    name = kwargs.get("custom_llm_provider") or slo.get("custom_llm_provider")
+    api_base = slo.get("api_base") or _params(kwargs).get("api_base")
+    return providers.provider(name, api_base), providers.endpoint(api_base)
+
+
 def _seconds(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
@@ -270,6 +285,9 @@ class Tracker:
             run.body = request_body(api, kwargs, messages)
             run.conversation = conversation_of(kwargs)
             run.extensions = context_extensions(kwargs)
+            run.started = time.time()
+            run.stream = bool(kwargs.get("stream"))
+            run.client = _client(kwargs, None)
             run.context = contextvars.copy_context()
         run.where = _where()
         run.armed = True
@@ -308,6 +326,40 @@ class Tracker:
                 self.armed_off_task.pop(id(other), None)
                 return other.ambient()
         return None
+
+    def finish_open(self, how: str) -> None:
+        """Write the calls LiteLLM has not ended (a stream left before its end, a call
+        still in flight) as partial answers: ``how`` is ``uninstrumented`` or ``exit``.
+        Their end, should LiteLLM report it later, is not written again."""
+        with self.lock:
+            found = [
+                (k, r) for k, r in self.runs.items() if not r.claimed and r.context is not None
+            ]
+            for call_id, _ in found:
+                del self.runs[call_id]
+                self.done[call_id] = None
+            while len(self.done) > MAX_DONE:
+                self.done.popitem(last=False)
+        for _, run in found:
+            self._disarm(run)
+            if run.context is not None:
+                run.context.copy().run(self._partial, run, how)
+
+    def _partial(self, run: Run, how: str) -> None:
+        session = current_session()
+        if session is None or session.closed:
+            return
+        adapter = LiteLLMAdapter(run.conversation, run.extensions)
+        model = run.body.get("model")
+        call = Call(
+            adapter, run.api, run.body, session, self.recorder, run.client,
+            request_model=model, started=run.started,
+        )  # fmt: skip
+        call.start()
+        stream = {"stream": run.stream, "partial": True, "stream_end": how}
+        call.completion(
+            {"content": {"text": None}, "stream": stream, "extensions": dict(run.extensions)}
+        )
 
     # -- on LiteLLM's callback threads and tasks ----------------------------------------
     def _end(self, kwargs: Mapping[str, Any]) -> tuple[bool, Run | None]:
@@ -379,9 +431,7 @@ class Tracker:
                 return
             api, body = found, request_body(found, kwargs)
             conversation, ext = conversation_of(kwargs), context_extensions(kwargs)
-        name = kwargs.get("custom_llm_provider") or slo.get("custom_llm_provider")
-        api_base = slo.get("api_base") or _params(kwargs).get("api_base")
-        client = (providers.provider(name, api_base), providers.endpoint(api_base))
+        client = _client(kwargs, slo)
         started = _seconds(slo.get("startTime")) or _seconds(start)
         ended = _seconds(slo.get("endTime")) or _seconds(end)
         call = Call(
