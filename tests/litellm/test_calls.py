@@ -149,7 +149,7 @@ def test_anthropic_through_litellm_s_own_handler_is_priced_by_hilt(
     # HILT's price tables price it; LiteLLM's own figure is kept beside it
     assert answer["metrics"]["cost_usd"] > 0
     assert answer["metrics"]["cost_source"].endswith("anthropic/claude-haiku-4-5")
-    assert ext["litellm_response_cost"] > 0
+    assert isinstance(ext["litellm_response_cost"], float)
 
 
 def test_a_local_vllm_is_recorded_and_not_priced(

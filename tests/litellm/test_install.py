@@ -107,6 +107,18 @@ def test_a_missing_litellm_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, log
     assert "litellm" not in [name for name, _ in default_registry().default_providers()]
 
 
+def test_an_older_litellm_is_instrumented_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, log: Log, caplog: pytest.LogCaptureFixture
+) -> None:
+    import hilt_litellm
+
+    monkeypatch.setattr(hilt_litellm, "TESTED", (99, 0))  # the installed one is older
+    with caplog.at_level("WARNING", logger="hilt"):
+        log.instrument("litellm")
+    assert "is tested with litellm" in caplog.text
+    assert len(_hilt_loggers()) == 1
+
+
 def _run(
     code: str, tmp_path: Path, oai: FakeOpenAI, **more: str
 ) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ logger is added when the application imports it.
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +35,8 @@ HILT_EXTENSION_KEYS = {
 }
 
 SUPPORTED = ">=1.110,<2"
+TESTED = (1, 110)
+log = logging.getLogger("hilt")
 
 
 @hookimpl
@@ -49,6 +52,27 @@ def provider_patch(
             "HILT's LiteLLM integration needs the litellm package: "
             f"pip install 'litellm{SUPPORTED}'"
         )
+    _check_version()
     from hilt_litellm.install import Installation
 
     return Installation(recorder).apply()
+
+
+def _check_version() -> None:
+    """An older LiteLLM is instrumented too, with a warning: what it may miss is known."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("litellm")
+        major, minor = (int(p) for p in found.split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return
+    if (major, minor) < TESTED:
+        log.warning(
+            "HILT's LiteLLM integration is tested with litellm %s; litellm %s is installed. "
+            "Its calls are recorded, but the last async call of a script may be lost and "
+            "calls it sends through the openai SDK may not carry LiteLLM's context "
+            "(pip install -U litellm)",
+            SUPPORTED,
+            found,
+        )

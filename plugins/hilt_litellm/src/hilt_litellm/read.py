@@ -205,7 +205,10 @@ def describe_request(api: str, body: Mapping[str, Any]) -> Prompt:
 def usage_tokens(usage: Any) -> dict[str, int] | None:
     """``metrics.tokens`` of a LiteLLM usage (chat or Responses API shaped). LiteLLM counts
     like OpenAI: ``prompt_tokens`` includes the cached and cache-written tokens (it adds
-    Anthropic's up), which is HILT's meaning too."""
+    Anthropic's up), which is HILT's meaning too. Older releases (1.74) left Anthropic's
+    cache writes out of ``prompt_tokens`` and had no
+    ``prompt_tokens_details.cache_write_tokens``, reporting them only as
+    ``cache_creation_input_tokens``: they are added back then."""
     if usage is None:
         return None
     prompt = _count(get(usage, "prompt_tokens"))
@@ -225,7 +228,10 @@ def usage_tokens(usage: Any) -> dict[str, int] | None:
         cached = get(usage, "cache_read_input_tokens")
     cache_write = get(p_details, "cache_write_tokens") if p_details is not None else None
     if _count(cache_write) is None:
-        cache_write = get(usage, "cache_creation_input_tokens")
+        cache_write = _count(get(usage, "cache_creation_input_tokens"))
+        if cache_write and prompt is not None:  # not in prompt_tokens: add them
+            prompt += cache_write
+            total = None
     reasoning = get(c_details, "reasoning_tokens") if c_details is not None else None
     # Zeros a provider did not report say nothing: leave them out.
     return tokens(
