@@ -71,3 +71,30 @@ def test_the_application_s_conversation_id_still_wins(
     ((prompt, _),) = hi.calls()
     assert prompt["session_id"] == "ticket-7"
     assert prompt["extensions"]["node"] == "agent"
+
+
+def test_a_source_given_the_call_tells_its_own_call_by_its_request(
+    hi: Harness, client: Any
+) -> None:
+    # A framework that prepared the request elsewhere (another thread) knows it by what
+    # it asks, not by the calling context.
+    claimed: list[Call] = []
+
+    def source(call: Call) -> Ambient | None:
+        if call.body.get("messages", [{}])[-1].get("content") != "mine":
+            return None
+        return {"extensions": {"node": "prepared"}, "claim": claimed.append}
+
+    remove = add_source(source, call=True)
+    try:
+        ask(client, "mine")
+        ask(client, "not mine")
+    finally:
+        remove()
+    ask(client, "mine")  # removed: no longer consulted
+    (p1, c1), (p2, c2), (p3, _) = hi.calls()
+    assert p1["extensions"]["node"] == c1["extensions"]["node"] == "prepared"
+    assert "node" not in p2["extensions"]
+    assert "node" not in c2["extensions"]
+    assert "node" not in p3["extensions"]
+    assert [c.body["messages"][-1]["content"] for c in claimed] == ["mine"]

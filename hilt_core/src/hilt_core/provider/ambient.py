@@ -13,6 +13,11 @@ provider's :class:`~hilt_core.provider.Call` begins, which returns an :class:`Am
 - ``claim``: called with the Call, so the framework layer knows that a provider recorded
   this model call and writes no second completion (nor a second cost) for it.
 
+A source added with ``add_source(fn, call=True)`` is called with the provider's Call (its
+``api``, ``request_model``, ``body`` as the SDK sends it): a framework that cannot tell
+its run from the calling context alone (LiteLLM prepares some calls on an executor
+thread, then sends them from the application's task) recognises its call by its request.
+
 Sources cost nothing when none is added (one truthiness test per call).
 """
 
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from hilt_core.internal import internal_error
 
@@ -34,18 +39,28 @@ class Ambient(TypedDict, total=False):
 
 
 Source = Callable[[], Ambient | None]
+CallSource = Callable[["Call"], Ambient | None]
 
-SOURCES: list[Source] = []
+SOURCES: list[CallSource] = []
 
 
-def add_source(source: Source) -> Callable[[], None]:
-    """Consult ``source`` at the start of every provider call; returns its removal (for
-    the framework plugin's undo handle)."""
-    SOURCES.append(source)
+def add_source(source: Source | CallSource, *, call: bool = False) -> Callable[[], None]:
+    """Consult ``source`` at the start of every provider call (``source(call)`` with
+    ``call=True``, else ``source()``); returns its removal (for the framework plugin's
+    undo handle)."""
+    if call:
+        entry = cast(CallSource, source)
+    else:
+        plain = cast(Source, source)
+
+        def entry(_call: Call) -> Ambient | None:
+            return plain()
+
+    SOURCES.append(entry)
 
     def remove() -> None:
-        if source in SOURCES:
-            SOURCES.remove(source)
+        if entry in SOURCES:
+            SOURCES.remove(entry)
 
     return remove
 
@@ -58,7 +73,7 @@ def gather(call: object) -> tuple[dict[str, Any] | None, str | None]:
     conversation: str | None = None
     for source in list(SOURCES):
         try:
-            found = source()
+            found = source(call)
             if not found:
                 continue
             more = found.get("extensions")
@@ -74,4 +89,4 @@ def gather(call: object) -> tuple[dict[str, Any] | None, str | None]:
     return extensions, conversation
 
 
-__all__ = ["SOURCES", "Ambient", "Source", "add_source", "gather"]
+__all__ = ["SOURCES", "Ambient", "CallSource", "Source", "add_source", "gather"]

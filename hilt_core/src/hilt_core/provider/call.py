@@ -116,6 +116,11 @@ class Call:
     request as the SDK is about to send it (kept until the prompt is built, read only
     there). Use :meth:`start` once, then exactly one of :meth:`completion` or
     :meth:`error` (a stream calls :meth:`completion` when it ends, however it ends).
+
+    A call recorded after the fact (a framework's callback that fires once the call is
+    over: LiteLLM's) gives its times: ``started`` here and ``ended`` to :meth:`completion`
+    or :meth:`error` (seconds since the epoch); the timestamps and the latency are then
+    the call's, not the callback's.
     """
 
     __slots__ = (
@@ -149,6 +154,7 @@ class Call:
         client_info: tuple[str, str],
         *,
         request_model: Any = None,
+        started: float | None = None,
     ) -> None:
         self.adapter = adapter
         self.api = api
@@ -160,6 +166,9 @@ class Call:
         self.request_model = body.get("model") if request_model is None else request_model
         self.wall0 = time()
         self.t0 = perf_counter()
+        if started is not None:
+            self.t0 -= self.wall0 - started
+            self.wall0 = started
         self.conv_set = recorder.conversation_id()  # hilt.conversation(): the caller's context
         self.conversation = ""
         self.prompt_key = 0
@@ -252,6 +261,12 @@ class Call:
         return True
 
     # -- end -----------------------------------------------------------------------------
+    def _ended(self, ended: float | None) -> tuple[float, float]:
+        """(latency in ms, wall-clock end) of the call: now, or ``ended`` if given."""
+        if ended is None:
+            return (perf_counter() - self.t0) * 1000.0, time()
+        return max(0.0, (ended - self.wall0) * 1000.0), ended
+
     def _extensions(self, status: int) -> dict[str, Any]:
         ext = {
             "reply_to": self._prompt_id(),
@@ -272,12 +287,13 @@ class Call:
         fields: Completion | None = None,
         *,
         parts: Callable[[], Completion] | None = None,
+        ended: float | None = None,
     ) -> None:
         """Record the end of a call: ``fields`` read from the response on the caller's
         thread, or ``parts()``, called on the writer thread (a stream's chunks are read
-        there, or a response that could not be read on the caller's thread)."""
-        latency = (perf_counter() - self.t0) * 1000.0
-        wall = time()
+        there, or a response that could not be read on the caller's thread). ``ended``:
+        when the call ended, for a call recorded after the fact."""
+        latency, wall = self._ended(ended)
         key = new_event_key()
         if self._closed("completion"):
             return
@@ -357,12 +373,13 @@ class Call:
         *,
         status: int | None = None,
         detail: str | None = None,
+        ended: float | None = None,
     ) -> None:
         """Record a call that failed with ``exc`` (read here; the event is built later).
         ``status`` defaults to the exception's ``status_code`` (0 when no response came);
-        ``detail`` to its ``code``, the provider's error code."""
-        latency = (perf_counter() - self.t0) * 1000.0
-        wall = time()
+        ``detail`` to its ``code``, the provider's error code; ``ended`` as for
+        :meth:`completion`."""
+        latency, wall = self._ended(ended)
         if status is None:
             status = getattr(exc, "status_code", None)
             if not isinstance(status, int):
