@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from hilt_core.internal import internal_error
 
@@ -39,7 +39,7 @@ class Ambient(TypedDict, total=False):
 
 
 Source = Callable[[], Ambient | None]
-CallSource = Callable[["Call"], Ambient | None]
+CallSource = Callable[[Any], Ambient | None]  # given the provider's Call
 
 SOURCES: list[CallSource] = []
 
@@ -53,7 +53,7 @@ def add_source(source: Source | CallSource, *, call: bool = False) -> Callable[[
     else:
         plain = cast(Source, source)
 
-        def entry(_call: Call) -> Ambient | None:
+        def entry(_call: Any) -> Ambient | None:
             return plain()
 
     SOURCES.append(entry)
