@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from hilt_core import Recorder, Session
+from hilt_core import Recorder
 from hilt_core.provider import Call, Prompt
+from hilt_core.session import Session
 
 from .conftest import MemoryBackend
 

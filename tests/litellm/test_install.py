@@ -18,7 +18,8 @@ litellm = pytest.importorskip("litellm")
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
 import hilt  # noqa: E402
-from hilt_core import ConfigError, default_registry  # noqa: E402
+from hilt_core import ConfigError  # noqa: E402
+from hilt_core.registry import default_registry  # noqa: E402
 from hilt_openai.testing import FakeOpenAI  # noqa: E402
 
 from .conftest import Log, Witness, drop_callback  # noqa: E402

@@ -56,6 +56,8 @@ def add_source(source: Source | CallSource, *, call: bool = False) -> Callable[[
         def entry(_call: Any) -> Ambient | None:
             return plain()
 
+        entry.__wrapped__ = plain  # type: ignore[attr-defined]  # the source as it was given
+
     SOURCES.append(entry)
 
     def remove() -> None:
