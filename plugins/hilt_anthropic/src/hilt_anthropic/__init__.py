@@ -41,14 +41,33 @@ OLDEST = (0, 51)
 def provider_patch(
     name: str, recorder: Recorder, options: Mapping[str, Any]
 ) -> Callable[[], None] | None:
-    try:
-        import anthropic
-    except ImportError as exc:
-        raise ConfigError(
-            "HILT's Anthropic provider needs the anthropic package: "
-            "pip install 'hilt-anthropic[anthropic]' (or 'anthropic>=0.51')"
-        ) from exc
-    version = str(getattr(anthropic, "__version__", "0"))
+    import sys
+
+    if "anthropic" not in sys.modules:
+        # Not imported by the application yet: check the installed version without
+        # importing it (tens of MB an OpenAI-only app would pay), and patch it when the
+        # application imports it.
+        import importlib.metadata
+
+        from hilt_core.provider.lazy import when_imported
+
+        try:
+            installed = importlib.metadata.version("anthropic")
+        except importlib.metadata.PackageNotFoundError as exc:
+            raise _missing() from exc
+        _check(installed)
+        return when_imported("anthropic", lambda: _patch(recorder))
+    return _patch(recorder)
+
+
+def _missing() -> ConfigError:
+    return ConfigError(
+        "HILT's Anthropic provider needs the anthropic package: "
+        "pip install 'hilt-anthropic[anthropic]' (or 'anthropic>=0.51')"
+    )
+
+
+def _check(version: str) -> None:
     try:
         major, minor = (int(p) for p in version.split(".")[:2])
     except ValueError:
@@ -58,6 +77,14 @@ def provider_patch(
             f"HILT supports anthropic {SUPPORTED}; anthropic {version} is installed "
             "(pip install -U 'anthropic>=0.51,<3')"
         )
+
+
+def _patch(recorder: Recorder) -> Callable[[], None]:
+    try:
+        import anthropic
+    except ImportError as exc:
+        raise _missing() from exc
+    _check(str(getattr(anthropic, "__version__", "0")))
     from hilt_anthropic.adapter import AnthropicAdapter
     from hilt_core.provider.stainless import patch
 
