@@ -372,3 +372,30 @@ def test_a_refusal_is_recorded_streamed_or_not(client: Any, hi: Any, word: str) 
         assert event["content"]["refusal"] == said
         assert event["content"].get("text") is None
         assert event["extensions"]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("tools", [False, True])
+def test_a_finished_stream_holds_no_chunk_object(
+    client: Any, h: Any, word: str, tools: bool
+) -> None:
+    # Until the writer builds its event, a stream's record keeps plain values (the text of
+    # text chunks, a flat tuple for the others), never the SDK's chunk models: a tree of
+    # tracked objects per chunk, held across calls, that made the application's garbage
+    # collector run every few streamed calls (docs/performance.md, "Objects in flight").
+    h.instrument(include_usage=True)
+    extra: dict[str, Any] = {}
+    if tools:
+        fn = {"name": "lookup", "parameters": {"type": "object", "properties": {}}}
+        extra = {"tools": [{"type": "function", "function": fn}], "n": 2}
+    content = f"use tool {word}" if tools else f"stream {word} please"
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": content}], stream=True, **extra
+    )
+    chunks = list(stream)
+    assert len(chunks) > 3
+    kept = stream._hilt_record.chunks
+    assert kept
+    assert {type(k) for k in kept} <= {str, tuple}
+    _, done = h.one()
+    assert done["extensions"]["finish_reason"] == ("tool_calls" if tools else "stop")
+    assert done["metrics"]["tokens"]["total"] > 0

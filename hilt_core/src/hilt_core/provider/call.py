@@ -302,9 +302,15 @@ class Call:
         end = (latency, wall, key, parts, fields)
         if self.end is None:
             self.end = end
-            self.session.defer(self._build_completion)
+            # The call itself is queued (see __call__): a bound method would be one more
+            # object held until the writer runs (docs/performance.md, "Objects in flight").
+            self.session.defer(self)
         else:  # a second end before the first was built: not expected, but kept apart
             self.session.defer(lambda: self._build_completion(end))
+
+    def __call__(self) -> Event:
+        """The completion event, when the writer runs the queued call (see completion())."""
+        return self._build_completion()
 
     def _build_completion(self, end: tuple[Any, ...] | None = None) -> Event:
         if end is None:

@@ -31,13 +31,17 @@ log = logging.getLogger("hilt")
 class StreamRecord:
     """What one stream of a call has delivered so far; finished exactly once."""
 
-    __slots__ = ("__weakref__", "call", "done", "gen", "lock", "ref", "t_first")
+    # Few objects per record: a stream's record lives until the writer builds its event,
+    # and every object held across calls counts towards the application's next garbage
+    # collection (see docs/performance.md, "Objects in flight").
+    __slots__ = ("__weakref__", "call", "done", "gen", "how", "info", "ref", "t_first")
 
     def __init__(self, call: Call) -> None:
         self.call = call
         self.t_first = 0.0
         self.done = False
-        self.lock = threading.Lock()
+        self.how = ""  # how it ended, and its Completion["stream"]: for __call__
+        self.info: dict[str, Any] | None = None
         # The wrapping generator (weakly: it refers to this record). It is running while
         # the SDK produces the next chunk, and an SDK that closes its HTTP response at the
         # end of the body does so from inside it: that close is not the app leaving early.
@@ -115,7 +119,7 @@ class StreamRecord:
     def finish(self, how: str, exc: BaseException | None = None) -> None:
         """End the record (once): ``complete``, ``closed``, ``error``, ``gc``,
         ``uninstrumented`` or ``exit``."""
-        with self.lock:
+        with _finishing:  # one lock for all records, held for two lines
             if self.done:
                 return
             self.done = True
@@ -137,8 +141,18 @@ class StreamRecord:
             info["partial"] = True
         if exc is not None:
             info["error_type"] = type(exc).__name__
-        parts = self.parts
-        call.completion(parts=lambda: parts(how, info))
+        self.how, self.info = how, info
+        # The record itself is the call's ``parts`` (see __call__): no closure or bound
+        # method held until the writer runs.
+        call.completion(parts=self)
+
+    def __call__(self) -> Completion:
+        """The completion, read on the writer thread once the record has finished."""
+        assert self.info is not None
+        return self.parts(self.how, self.info)
+
+
+_finishing = threading.RLock()  # re-entrant: a GC callback (_collected) may run inside
 
 
 # Streams not finished yet, by a weak reference to the stream object.

@@ -39,8 +39,7 @@ class OpenAIStream(StreamRecord):
                 if not self.ident and chunk.model and chunk.id:
                     self.model, self.response_id = chunk.model, chunk.id
                     self.ident = True
-                text = _text_only(chunk) if self.ident else None
-                chunks.append(chunk if text is None else text)
+                chunks.append(_keep(chunk) if self.ident else chunk)
             elif api == "responses":
                 kind = getattr(chunk, "type", None)
                 if kind == "response.output_text.delta":
@@ -66,14 +65,16 @@ class OpenAIStream(StreamRecord):
         api = self.call.api
         if api == "responses":
             found = _responses_parts(self.chunks)
+            tokens = extract.chat_usage(found["usage"])
         else:
             found = _chat_parts(self.chunks, api, self.model, self.response_id)
+            tokens = found["tokens"]
         if found["finish_reason"] is None:
             info["partial"] = True
         completion: Completion = {
             "content": found["content"],
             "finish_reason": found["finish_reason"],
-            "tokens": extract.chat_usage(found["usage"]),
+            "tokens": tokens,
             "model": found["model"],
             "response_id": found["id"],
             "stream": info,
@@ -97,8 +98,7 @@ class OpenAIStream(StreamRecord):
                 if self.ident:
                     break
             for chunk in inner:
-                text = _text_only(chunk)
-                append(chunk if text is None else text)
+                append(_keep(chunk))
                 yield chunk
         except GeneratorExit:
             self.finish("closed")
@@ -121,8 +121,7 @@ class OpenAIStream(StreamRecord):
                 if self.ident:
                     break
             async for chunk in inner:
-                text = _text_only(chunk)
-                append(chunk if text is None else text)
+                append(_keep(chunk))
                 yield chunk
         except GeneratorExit:
             self.finish("closed")
@@ -133,11 +132,15 @@ class OpenAIStream(StreamRecord):
         self.finish("complete")
 
 
-def _text_only(chunk: Any) -> str | None:
-    """The text of a chat chunk that carries nothing else the event needs: one choice,
-    index 0, a text delta, no tool calls, refusal, finish reason or usage. Such chunks are
-    kept as their text only: a long stream's chunk objects are not held until the
-    event is built (memory, and work for the garbage collector)."""
+def _keep(chunk: Any) -> Any:
+    """What a chat chunk leaves for the event, on the application's thread: the text of
+    a chunk that carries nothing else (one choice, index 0, a text delta, no tool calls,
+    refusal, finish reason or usage), or else the few values the event reads of it (see
+    :func:`_compact`). Never the chunk object: the SDK's chunk is a tree of pydantic
+    models, and holding a stream's chunks until the writer wakes made the garbage
+    collector's youngest generation overflow every few calls, promoting them towards the
+    full collections the application pays for. A chunk that cannot be read is kept as it
+    is (and read, or reported, on the writer thread)."""
     try:
         (choice,) = chunk.choices
         delta = choice.delta
@@ -153,7 +156,48 @@ def _text_only(chunk: Any) -> str | None:
             return text
     except Exception:
         pass
-    return None
+    try:
+        return _compact(chunk, "chat.completions")
+    except Exception:
+        return chunk
+
+
+# One chunk as one flat tuple of plain values: model, id, tokens (or None), then five
+# values a choice: index, text, refusal, finish_reason, tool calls (a tuple of
+# (index, id, name, arguments), or None). One tuple, not one a choice: see _keep.
+_HEAD = 3
+
+
+def _compact(chunk: Any, api: str) -> tuple[Any, ...]:
+    usage = chunk.usage
+    values: list[Any] = [
+        chunk.model,
+        chunk.id,
+        None if usage is None else extract.chat_usage(usage),
+    ]
+    for choice in chunk.choices:
+        if api == "completions":
+            values += (choice.index, choice.text, None, choice.finish_reason, None)
+            continue
+        delta = choice.delta
+        if delta is None:
+            values += (choice.index, None, None, choice.finish_reason, None)
+            continue
+        tool_calls = delta.tool_calls
+        calls = None
+        if tool_calls:
+            calls = tuple(
+                (
+                    tc.index,
+                    tc.id,
+                    None if tc.function is None else tc.function.name,
+                    None if tc.function is None else tc.function.arguments,
+                )
+                for tc in tool_calls
+            )
+        refused = getattr(delta, "refusal", None)
+        values += (choice.index, delta.content, refused, choice.finish_reason, calls)
+    return tuple(values)
 
 
 def _chat_parts(chunks: list[Any], api: str, model: Any = None, rid: Any = None) -> dict[str, Any]:
@@ -161,42 +205,35 @@ def _chat_parts(chunks: list[Any], api: str, model: Any = None, rid: Any = None)
     refusals: dict[int, list[str]] = {}
     finish: dict[int, Any] = {}
     calls: dict[tuple[int, int], dict[str, Any]] = {}
-    usage = None
+    tokens = None
     for chunk in chunks:
         if type(chunk) is str:  # the text of a text-only chunk of choice 0
             if chunk:
                 texts.setdefault(0, []).append(chunk)
             continue
-        if chunk.usage is not None:
-            usage = chunk.usage
-        model = model or chunk.model
-        rid = rid or chunk.id
-        for choice in chunk.choices:
-            i = choice.index
-            if api == "completions":
-                piece = choice.text
-            else:
-                delta = choice.delta
-                piece = delta.content if delta is not None else None
-                tool_calls = delta.tool_calls if delta is not None else None
-                refused = getattr(delta, "refusal", None)
-                if refused:
-                    refusals.setdefault(i, []).append(refused)
-                if tool_calls:
-                    for tc in tool_calls:
-                        slot = calls.setdefault((i, tc.index), {"id": None, "name": None, "a": []})
-                        if tc.id:
-                            slot["id"] = tc.id
-                        fn = tc.function
-                        if fn is not None:
-                            if fn.name:
-                                slot["name"] = fn.name
-                            if fn.arguments:
-                                slot["a"].append(fn.arguments)
+        # a tuple made on the app's thread, or a chunk object read here
+        values = chunk if type(chunk) is tuple else _compact(chunk, api)
+        if values[2] is not None:
+            tokens = values[2]
+        model = model or values[0]
+        rid = rid or values[1]
+        for at in range(_HEAD, len(values), 5):
+            i, piece, refused, finish_reason, tool_calls = values[at : at + 5]
+            if refused:
+                refusals.setdefault(i, []).append(refused)
+            if tool_calls:
+                for index, call_id, name, arguments in tool_calls:
+                    slot = calls.setdefault((i, index), {"id": None, "name": None, "a": []})
+                    if call_id:
+                        slot["id"] = call_id
+                    if name:
+                        slot["name"] = name
+                    if arguments:
+                        slot["a"].append(arguments)
             if piece:
                 texts.setdefault(i, []).append(piece)
-            if choice.finish_reason is not None:
-                finish[i] = choice.finish_reason
+            if finish_reason is not None:
+                finish[i] = finish_reason
     indexes = sorted(set(texts) | set(finish) | set(refusals) | {i for i, _ in calls}) or [0]
 
     def calls_of(i: int) -> list[dict[str, Any]]:
@@ -225,7 +262,7 @@ def _chat_parts(chunks: list[Any], api: str, model: Any = None, rid: Any = None)
     return {
         "content": content,
         "finish_reason": finish.get(first),
-        "usage": usage,
+        "tokens": tokens,
         "model": model,
         "id": rid,
     }
