@@ -4,11 +4,23 @@ Unstructuring is written out by hand for :class:`Event` because it runs for ever
 the writer thread stores: it omits ``None`` fields (as 0.2.8 did) and lifts the ``extra``
 keys of Content and Metrics to the level where they are written. Structuring accepts
 lines of hilt-python 0.2.8 (``cost_usd`` as a string, ``cost_usd_display``, uuid4 ids).
+
+:func:`dumps` never raises: one event that cannot be written as it is (a lone surrogate
+in a text, metadata nested thousands deep, an object whose ``__str__`` raises, a NaN
+metric) must not stop the batch it is in, nor every batch after it. Such an event is
+repaired on a slow path, its line marked with ``extensions.hilt_repaired`` (what was
+changed), and a warning is logged; an event that cannot even be repaired is replaced by
+a ``system`` line with ``error_code == "hilt_unencodable"`` that keeps its ``event_id``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import math
+import threading
+import time
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -104,6 +116,9 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
+log = logging.getLogger("hilt")
+
+
 _converter: OrjsonConverter | None = None
 
 
@@ -140,33 +155,234 @@ def converter() -> OrjsonConverter:
 
 
 def dumps(event: Event) -> bytes:
-    """One log line: the event as UTF-8 JSON, ending with a newline."""
-    return dumps_obj(event_dict(event, iso_timestamp=False))
+    """One log line: the event as UTF-8 JSON, ending with a newline. Never raises (see the
+    module's docstring): an event that cannot be written as it is comes out repaired."""
+    metrics = event.metrics
+    try:
+        line = orjson.dumps(event_dict(event, iso_timestamp=False), default=_default, option=_OPTS)
+    except Exception:
+        return _dumps_slow(event)
+    # orjson writes NaN and infinities as null, which the schema rejects in metrics. A
+    # line without "null" has none (a bytes search, much cheaper than looking at each
+    # number); one with it is checked on the slow path.
+    if metrics is not None and b"null" in line and _nonfinite(metrics):
+        return _dumps_slow(event)
+    return line
 
 
 def dumps_obj(obj: Any) -> bytes:
-    """Any JSON-ready object as one newline-terminated line (filtered column rows...)."""
+    """Any JSON-ready object as one newline-terminated line (filtered column rows...).
+    Never raises: what cannot be written as it is is repaired, and a warning logged."""
     try:
         return orjson.dumps(obj, default=_default, option=_OPTS)
-    except TypeError:
+    except Exception:
         pass
     try:
         return orjson.dumps(obj, default=_default, option=_OPTS_ANY_KEYS)
-    except TypeError:
+    except Exception:
         pass
-    # Keys orjson cannot write at all (tuples...), integers beyond 64 bits: one odd line
-    # must never block the batch it is in. The standard library writes anything as text.
-    import json
+    notes: list[str] = []
+    try:
+        line = orjson.dumps(_repair(obj, "", notes, 0), option=_OPTS)
+    except Exception as exc:  # a bug in the repair: still one line, never an exception
+        _warn_unencodable(exc)
+        return orjson.dumps({"hilt_unencodable": type(exc).__name__}, option=_OPTS)
+    _warn_repaired(notes)
+    return line
 
-    return json.dumps(_text_keys(obj), default=_default, ensure_ascii=False).encode() + b"\n"
+
+# -- the slow path: repair what cannot be written as it is -------------------------------
+
+_MAX_DEPTH = 100  # orjson stops at 255; far deeper than any real event
+_MAX_NOTES = 10
+_INT_RANGE = (-(1 << 63), (1 << 64) - 1)  # what orjson writes (and reads back exactly)
 
 
-def _text_keys(obj: Any) -> Any:
+def _nonfinite(m: Metrics) -> bool:
+    values: list[Any] = [m.cost_usd, m.latency_ms, *m.extra.values()]
+    if m.tokens:
+        values.extend(m.tokens.values())
+    return any(isinstance(v, float) and not math.isfinite(v) for v in values)
+
+
+def _dumps_slow(event: Event) -> bytes:
+    notes: list[str] = []
+    try:
+        d = event_dict(event)
+        metrics = d.get("metrics")
+        if isinstance(metrics, dict):
+            _finite_metrics(metrics, notes)
+        fixed = _repair(d, "", notes, 0)
+        if notes:
+            ext = fixed.get("extensions")
+            ext = dict(ext) if isinstance(ext, dict) else {}
+            ext["hilt_repaired"] = notes
+            fixed["extensions"] = ext
+        line = orjson.dumps(fixed, option=_OPTS)
+    except Exception as exc:
+        _warn_unencodable(exc)
+        return _placeholder(event, exc)
+    _warn_repaired(notes)
+    return line
+
+
+def _finite_metrics(metrics: dict[str, Any], notes: list[str]) -> None:
+    # JSON has no NaN or infinity: an unknown measure is left out, as the format says.
+    for key, value in list(metrics.items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            del metrics[key]
+            _note(notes, f"metrics.{key}: {value} left out")
+    tokens = metrics.get("tokens")
+    if isinstance(tokens, dict):
+        for key, value in list(tokens.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                tokens = {k: v for k, v in tokens.items() if k != key}
+                metrics["tokens"] = tokens
+                _note(notes, f"metrics.tokens.{key}: {value} left out")
+
+
+def _note(notes: list[str], text: str) -> None:
+    if len(text) > 160:  # the path into something nested thousands deep
+        text = f"{text[:70]}...{text[-80:]}"
+    if len(notes) < _MAX_NOTES:
+        notes.append(text)
+    elif len(notes) == _MAX_NOTES:
+        notes.append("(more changes not listed)")
+
+
+def _text(s: str, where: str, notes: list[str]) -> str:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        # A pair of surrogates becomes the character it encodes (an emoji split by a
+        # decoder); a lone one (an emoji cut in half by max_tokens) becomes U+FFFD.
+        _note(notes, f"{where or 'text'}: lone surrogates replaced by U+FFFD")
+        return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return s
+
+
+def _repair(obj: Any, where: str, notes: list[str], depth: int) -> Any:
+    """A copy of ``obj`` made only of what JSON can hold, each change noted."""
+    if obj is None or isinstance(obj, bool):
+        return obj
+    if isinstance(obj, str):
+        return _text(str.__str__(obj), where, notes)
+    if isinstance(obj, int):
+        value = int.__index__(obj)
+        if _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            return value
+        _note(notes, f"{where}: integer beyond 64 bits written as a string")
+        return str(value)
+    if isinstance(obj, float):
+        return float.__float__(obj)
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, (date, dt_time)):
+        return obj.isoformat()
+    if depth >= _MAX_DEPTH:
+        _note(notes, f"{where}: nested deeper than {_MAX_DEPTH} levels, left out")
+        return "[HILT: nested too deep]"
     if isinstance(obj, dict):
-        return {k if isinstance(k, str) else str(k): _text_keys(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_text_keys(v) for v in obj]
-    return obj
+        out: dict[str, Any] = {}
+        for k, v in list(obj.items()):
+            key = _text(k, where, notes) if isinstance(k, str) else _leaf_text(k, where, notes)
+            out[key] = _repair(v, f"{where}.{key}" if where else key, notes, depth + 1)
+        return out
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_repair(v, f"{where}[{i}]", notes, depth + 1) for i, v in enumerate(obj)]
+    # Anything else as orjson writes it (dataclasses, UUIDs, enums, numpy), or its text.
+    try:
+        plain = orjson.loads(orjson.dumps(obj, default=_default))
+    except Exception:
+        return _leaf_text(obj, where, notes)
+    return _repair(plain, where, notes, depth + 1)
+
+
+def _leaf_text(obj: Any, where: str, notes: list[str]) -> str:
+    try:
+        return _text(str(obj), where, notes)
+    except Exception as exc:
+        name = type(obj).__qualname__
+        _note(notes, f"{where}: a {name} that cannot be written ({type(exc).__name__})")
+        return f"<unrepresentable {name}>"
+
+
+def _placeholder(event: Event, exc: BaseException) -> bytes:
+    """The line of an event that could not even be repaired: what identifies it, kept."""
+
+    def text(value: Any, default: str) -> str:
+        if isinstance(value, str) and value:
+            try:
+                return _text(str.__str__(value), "", [])
+            except Exception:
+                pass
+        return default
+
+    from hilt_core.ids import new_event_id
+
+    try:
+        ts = event.timestamp.astimezone(UTC).isoformat()
+    except Exception:
+        ts = datetime.now(UTC).isoformat()
+    line: dict[str, Any] = {
+        "hilt_version": HILT_VERSION,
+        "event_id": text(getattr(event, "event_id", None), "") or new_event_id(),
+        "timestamp": ts,
+        "session_id": text(getattr(event, "session_id", None), "hilt"),
+        "actor": {"type": "system", "id": "hilt"},
+        "action": "system",
+        "content": {"text": "HILT could not write this event; it was replaced by this line"},
+        "extensions": {
+            "error_code": "hilt_unencodable",
+            "error_type": type(exc).__name__,
+            "replaced_action": text(getattr(event, "action", None), "unknown"),
+        },
+    }
+    return orjson.dumps(line, option=_OPTS)
+
+
+class _Warnings:
+    """Repairs are logged at most once every 10 s, with the count since the last one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last = float("-inf")
+        self.since = 0
+
+    def due(self) -> int:
+        with self.lock:
+            self.since += 1
+            now = time.monotonic()
+            if now - self.last < 10.0:
+                return 0
+            self.last = now
+            n, self.since = self.since, 0
+            return n
+
+
+_repaired = _Warnings()
+
+
+def _warn_repaired(notes: list[str]) -> None:
+    if not notes:
+        return
+    n = _repaired.due()
+    if n:
+        log.warning(
+            "HILT could not write %d event(s) as they were and repaired them (%s); each "
+            "line says what changed in extensions.hilt_repaired",
+            n,
+            "; ".join(notes[:3]),
+        )
+
+
+def _warn_unencodable(exc: BaseException) -> None:
+    log.error(
+        "HILT could not write an event at all (%s: %s); it was replaced by a line with "
+        "extensions.error_code 'hilt_unencodable' that keeps its event_id",
+        type(exc).__name__,
+        exc,
+    )
 
 
 def loads(text: str | bytes) -> Any:

@@ -109,6 +109,7 @@ class Pipeline:
             "build_errors": 0,
             "redaction_failures": 0,
             "dropped_by_redactor": 0,
+            "unwritable": 0,
         }
         _live.add(self)
 
@@ -426,7 +427,12 @@ class Pipeline:
             return False
         self._writing_since = now
         try:
-            self._write_hook(handle=self.handle, events=self._pending)
+            try:
+                self._write_hook(handle=self.handle, events=self._pending)
+            except _UNFIXABLE as exc:
+                if isinstance(exc, OSError):
+                    raise
+                self._isolate(exc)
         except Exception as exc:
             self._writes += 1
             self._writing_since = 0.0
@@ -451,6 +457,74 @@ class Pipeline:
         self._failing = False
         return True
 
+    def _isolate(self, first: Exception) -> None:
+        """The batch failed with an error that retrying cannot fix: the data of some event
+        cannot be written (a backend that could not encode it). Write the batch in halves
+        to find the events at fault, and replace each by a ``system`` event that keeps its
+        id, so that one bad event costs that event, not its batch or every batch after it.
+        An error of another kind on the way (the backend failing) leaves what is not
+        written in ``_pending`` and is raised, to be retried as usual."""
+        log.warning(
+            "HILT backend %r could not write a batch of %d events (%s: %s); looking for the "
+            "event(s) at fault",
+            self.backend_name,
+            len(self._pending),
+            type(first).__name__,
+            first,
+        )
+        stack = [self._pending[len(self._pending) // 2 :], self._pending[: len(self._pending) // 2]]
+        while stack:
+            part = stack.pop()
+            if not part:
+                continue
+            try:
+                self._write_hook(handle=self.handle, events=part)
+            except _UNFIXABLE as exc:
+                if isinstance(exc, OSError):
+                    self._pending = [e for p in [part, *reversed(stack)] for e in p]
+                    raise
+                if len(part) > 1:
+                    stack += [part[len(part) // 2 :], part[: len(part) // 2]]
+                else:
+                    self._replace_unwritable(part[0], exc)
+                continue
+            except Exception:
+                self._pending = [e for p in [part, *reversed(stack)] for e in p]
+                raise
+            self.stats["written"] += len(part)
+        self._pending = []
+
+    def _replace_unwritable(self, event: Event, exc: Exception) -> None:
+        self.stats["unwritable"] += 1
+        session_id = event.session_id if isinstance(event.session_id, str) else "hilt"
+        stand_in = Event.trusted(
+            session_id=session_id or "hilt",
+            actor=Actor(type="system", id="hilt"),
+            action="system",
+            content=Content.trusted("HILT could not write this event; this one stands in"),
+            extensions={
+                "error_code": "hilt_unwritable",
+                "error_type": type(exc).__name__,
+                "replaced_action": str(event.action),
+            },
+            event_id=event.event_id if isinstance(event.event_id, str) else None,
+            timestamp=event.timestamp,
+        )
+        try:
+            self._write_hook(handle=self.handle, events=[stand_in])
+            self.stats["written"] += 1
+            written = "a system event with error_code 'hilt_unwritable' stands in for it"
+        except Exception:
+            written = "nothing stands in for it"
+        log.error(
+            "HILT backend %r cannot write event %s (%s: %s); %s",
+            self.backend_name,
+            stand_in.event_id,
+            type(exc).__name__,
+            exc,
+            written,
+        )
+
     def _backend_close(self, flush_only: bool) -> bool:
         try:
             self._close_hook(handle=self.handle, flush_only=flush_only)
@@ -473,6 +547,10 @@ class Pipeline:
         self._drop_lock = threading.Lock()
         self._thread = None
 
+
+# Errors that a retry cannot fix: the backend could not encode an event's data. (An
+# OSError is never one of them: a disk or a network may come back.)
+_UNFIXABLE = (TypeError, ValueError, RecursionError, OverflowError)
 
 _live: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
