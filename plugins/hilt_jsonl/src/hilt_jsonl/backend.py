@@ -113,11 +113,17 @@ class JsonlBackend:
             if size and not self._ends_with_newline(fd, size):
                 # A torn last line (a crash mid-write): end it so ours start clean.
                 data = b"\n" + data
-            self._write_all(fd, data)
-            if self.fsync:
-                os.fsync(fd)
+            try:
+                self._write_all(fd, data)
+                if self.fsync:
+                    os.fsync(fd)
+            except BaseException:
+                # A full disk or a file-size limit stops a write part-way: take the part
+                # back, so that the retried batch is in the file once, with no torn line.
+                self._roll_back(fd, size)
+                raise
             if self.rotate == "size" and size + len(data) >= self.max_bytes:
-                self._roll()
+                self._roll_over()
         finally:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -150,6 +156,25 @@ class JsonlBackend:
         while view:
             n = os.write(fd, view)
             view = view[n:]
+
+    def _roll_back(self, fd: int, size: int) -> None:
+        try:
+            if os.fstat(fd).st_size > size:
+                os.ftruncate(fd, size)  # we hold the lock: nobody appended after us
+        except OSError as exc:
+            log.error(
+                "HILT could not take back a partial write to %s (%s); the file may hold "
+                "a torn line, which the next write ends",
+                self._fd_path,
+                exc,
+            )
+
+    def _roll_over(self) -> None:
+        # The batch is written: a failure to rename must not make it be written again.
+        try:
+            self._roll()
+        except OSError as exc:
+            log.warning("HILT could not roll over %s (%s); it tries again", self.path, exc)
 
     def _roll(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
