@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from datetime import UTC, date, datetime
 from datetime import time as dt_time
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from hilt_core import forksafe
 from hilt_core.model import HILT_VERSION, Actor, Content, Event, Metrics
 
 if TYPE_CHECKING:
@@ -345,7 +345,7 @@ class _Warnings:
     """Repairs are logged at most once every 10 s, with the count since the last one."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = forksafe.Lock()
         self.last = float("-inf")
         self.since = 0
 

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hilt_core import forksafe
 from hilt_core import redactors as _redactors
 from hilt_core.capture import Capture, strip_content
 from hilt_core.errors import HILTError
@@ -92,14 +93,14 @@ class Pipeline:
         self._stalled_at = -1  # _writes when a catch-up saw no progress
         self._queue: deque[Event | Deferred | _Marker] = deque()
         self._wake = threading.Event()
-        self._start_lock = threading.Lock()
+        self._start_lock = forksafe.Lock()
         self._thread: threading.Thread | None = None
         self._pending: list[Event] = []
         self._retry_at = 0.0
         self._backoff = 0.0
         self._closed = False
         self.dropped = 0
-        self._drop_lock = threading.Lock()
+        self._drop_lock = forksafe.Lock()
         self._dropped_reported = 0
         self._last_warning = float("-inf")  # the first drop always warns
         self.stats: dict[str, int] = {
@@ -543,9 +544,7 @@ class Pipeline:
         self._queue = deque()
         self._pending = []
         self._wake = threading.Event()
-        self._start_lock = threading.Lock()
-        self._drop_lock = threading.Lock()
-        self._thread = None
+        self._thread = None  # its locks are forksafe ones: free in the child
 
 
 # Errors that a retry cannot fix: the backend could not encode an event's data. (An

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hilt_core import ConfigError
+from hilt_core import ConfigError, forksafe
 from hilt_costs.rates import Rates, Schedule
 
 PRICE_KEYS = (
@@ -157,7 +156,7 @@ class PriceBook:
     """The user's prices and aliases. Changed from any thread; read by the writer."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._prices: dict[tuple[str | None, str], UserPrice] = {}
         self._aliases: dict[str, str] = {}
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hilt_core import ConfigError, Event, Metrics
+from hilt_core import ConfigError, Event, Metrics, forksafe
 from hilt_costs import source
 from hilt_costs.overrides import PriceBook, UserPrice, read_file
 from hilt_costs.rates import PER
@@ -41,7 +40,7 @@ class Pricer:
     def __init__(self) -> None:
         self.book = PriceBook()
         self._cache: dict[Key, Match | Unknown] = {}
-        self._lock = threading.RLock()
+        self._lock = forksafe.RLock()  # taken on the writer thread: see docs/plugins.md
         self._warned: set[tuple[Any, Any]] = set()
         self._snapshot_of: Callable[[], object] | None = None  # set once genai-prices loads
         self._env_done = False
