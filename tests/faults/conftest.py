@@ -161,3 +161,12 @@ def backend(reg: Registry) -> Iterator[Backend]:
     yield b
     b.fail = False
     b.gate.set()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warning_limits() -> None:
+    """HILT logs each kind of repair at most once every 10 s: a test that looks for the
+    warning must not depend on what an earlier test repaired."""
+    import hilt_core.convert
+
+    hilt_core.convert._repaired = hilt_core.convert._Warnings()

@@ -342,21 +342,26 @@ def _placeholder(event: Event, exc: BaseException) -> bytes:
 
 
 class _Warnings:
-    """Repairs are logged at most once every 10 s, with the count since the last one."""
+    """Each kind of repair is logged at once, then at most once every 10 s with the count
+    since (hostile input must not turn the log into one warning per event)."""
 
     def __init__(self) -> None:
         self.lock = forksafe.Lock()
-        self.last = float("-inf")
-        self.since = 0
+        self.last: dict[str, float] = {}
+        self.since: dict[str, int] = {}
 
-    def due(self) -> int:
+    def due(self, kind: str) -> int:
         with self.lock:
-            self.since += 1
+            n = self.since.get(kind, 0) + 1
             now = time.monotonic()
-            if now - self.last < 10.0:
+            if now - self.last.get(kind, float("-inf")) < 10.0:
+                self.since[kind] = n
                 return 0
-            self.last = now
-            n, self.since = self.since, 0
+            if len(self.last) > 100:  # kinds are few; a flood of odd ones is not kept
+                self.last.clear()
+                self.since.clear()
+            self.last[kind] = now
+            self.since[kind] = 0
             return n
 
 
@@ -366,7 +371,8 @@ _repaired = _Warnings()
 def _warn_repaired(notes: list[str]) -> None:
     if not notes:
         return
-    n = _repaired.due()
+    kind = notes[0].rpartition(": ")[2]
+    n = _repaired.due(kind)
     if n:
         log.warning(
             "HILT could not write %d event(s) as they were and repaired them (%s); each "

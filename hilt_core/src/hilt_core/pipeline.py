@@ -10,6 +10,12 @@ event when writing resumes. Nothing is dropped silently. The caller never waits 
 waits only for a healthy writer that has fallen behind: at twice ``wake_at`` queued items
 while the writer makes progress (see ``_catch_up``), and when a burst fills the queue, at
 most ``queue_block_timeout`` seconds.
+
+Every wait on the writer is bounded: ``close()`` by its timeout (a failing backend is
+retried with the backoff until shortly before it), interpreter exit by one budget for all
+sessions together (``HILT_EXIT_TIMEOUT``), ``flush()`` without a timeout by a backend
+call that has not returned for ``STALL_SECONDS``. Whatever is not written when a wait
+ends is counted in an ERROR of the ``hilt`` logger.
 """
 
 from __future__ import annotations
@@ -34,23 +40,62 @@ from hilt_core.registry import Registry, bind_impl
 log = logging.getLogger("hilt")
 trace_log = logging.getLogger("hilt.trace")
 
-EXIT_FLUSH_SECONDS = 10.0
+CLOSE_TIMEOUT = 5.0  # close() and uninstrument(), per session
+# Interpreter exit (and SIGTERM, multiprocessing children): every open session is closed
+# at once, within this many seconds in all.
+EXIT_TIMEOUT = 5.0
+# flush() without a timeout gives up when one backend call has not returned for this long.
+STALL_SECONDS = 10.0
+
+
+def exit_timeout() -> float:
+    raw = os.environ.get("HILT_EXIT_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else EXIT_TIMEOUT
+    except ValueError:
+        log.warning("HILT_EXIT_TIMEOUT=%r is not a number of seconds; using %s", raw, EXIT_TIMEOUT)
+        return EXIT_TIMEOUT
+    return max(value, 0.0)
+
 
 # A queued callable that makes its event on the writer thread (or None for no event).
 Deferred = Callable[[], Event | None]
+
+MAX_QUEUE_BYTES = 64 << 20
+
+
+class _Sized:
+    """A queued event (or deferred event) with its estimated size in bytes: the queue is
+    bounded by ``max_queue_bytes`` as well as by count. Only big events are wrapped (see
+    ``Session.append``), so the others cost nothing more."""
+
+    __slots__ = ("item", "size")
+
+    def __init__(self, item: Event | Deferred, size: int) -> None:
+        self.item = item
+        self.size = size
 
 
 class _Marker:
     """A flush (or close) request travelling through the queue behind earlier events."""
 
-    __slots__ = ("close", "deadline", "done", "ok")
+    __slots__ = ("abandoned", "close", "deadline", "done", "ok", "started")
 
-    def __init__(self, close: bool, timeout: float | None = None) -> None:
+    def __init__(self, close: bool, deadline: float | None) -> None:
+        self.started = time.monotonic()
         self.close = close
         self.done = threading.Event()
         self.ok = False
-        # A close keeps retrying a failing backend until shortly before its caller gives up.
-        self.deadline = time.monotonic() + (timeout * 0.8 if timeout is not None else 5.0)
+        self.abandoned = False  # the caller stopped waiting and reported what was left
+        self.deadline = _writer_deadline(deadline)
+
+
+def _writer_deadline(deadline: float | None) -> float:
+    # A close keeps retrying a failing backend until shortly before its caller gives up,
+    # so that the writer, not the caller, says what could not be written.
+    if deadline is None:
+        return time.monotonic() + CLOSE_TIMEOUT
+    return deadline - min(1.0, max(deadline - time.monotonic(), 0.0) * 0.2)
 
 
 class Pipeline:
@@ -63,6 +108,7 @@ class Pipeline:
         backend_name: str,
         capture: Capture | str = "full",
         max_queue: int = 10_000,
+        max_queue_bytes: int = MAX_QUEUE_BYTES,
         flush_interval: float = 0.2,
         batch_size: int = 256,
         queue_block_timeout: float = 0.5,
@@ -80,6 +126,8 @@ class Pipeline:
         self.capture = self.policy.mode
         self._finish = self.policy.finisher()
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
+        self._queued_bytes = 0  # of the _Sized items in the queue, under _drop_lock
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.queue_block_timeout = queue_block_timeout
@@ -91,13 +139,14 @@ class Pipeline:
         self._catch_up_at = min(self._wake_at * 2, max_queue)
         self._writes = 0  # backend writes finished, successful or not
         self._stalled_at = -1  # _writes when a catch-up saw no progress
-        self._queue: deque[Event | Deferred | _Marker] = deque()
+        self._queue: deque[Event | Deferred | _Marker | _Sized] = deque()
         self._wake = threading.Event()
         self._start_lock = forksafe.Lock()
         self._thread: threading.Thread | None = None
         self._pending: list[Event] = []
         self._retry_at = 0.0
         self._backoff = 0.0
+        self._failing_since = 0.0
         self._closed = False
         self.dropped = 0
         self._drop_lock = forksafe.Lock()
@@ -111,11 +160,13 @@ class Pipeline:
             "redaction_failures": 0,
             "dropped_by_redactor": 0,
             "unwritable": 0,
+            "lost": 0,
         }
         _live.add(self)
 
     # -- caller side ---------------------------------------------------------------------
-    def put(self, event: Event | Deferred) -> None:
+    def put(self, event: Event | Deferred | _Sized) -> bool:
+        """Queue ``event``; False when it was dropped (and counted)."""
         q = self._queue
         n = len(q)
         if n >= self._wake_at or self._closed:
@@ -124,7 +175,7 @@ class Pipeline:
             if n >= self.max_queue or self._closed:
                 if on_writer or not self._wait_for_space(self.max_queue):
                     self._drop()
-                    return
+                    return False
             elif n >= self._catch_up_at and self._writes != self._stalled_at and not on_writer:
                 self._catch_up()
         q.append(event)
@@ -134,6 +185,40 @@ class Pipeline:
             # Once: setting it takes the Event's lock, and a lock the application's
             # thread takes on every call is one the writer keeps colliding with.
             self._wake.set()
+        return True
+
+    def put_sized(self, event: Event | Deferred, size: int) -> None:
+        """``put`` for a big event: counted against ``max_queue_bytes`` too."""
+        while True:
+            with self._drop_lock:
+                queued = self._queued_bytes
+                if queued == 0 or queued + size <= self.max_queue_bytes:
+                    self._queued_bytes = queued + size
+                    break
+            if not self._wait_for_bytes(size):
+                self._drop("its queue holds max_queue_bytes of events")
+                return
+        if not self.put(_Sized(event, size)):
+            self._unqueued(size)
+
+    def _unqueued(self, size: int) -> None:
+        with self._drop_lock:
+            self._queued_bytes -= size
+
+    def _wait_for_bytes(self, size: int) -> bool:
+        """Like ``_wait_for_space``, for the bytes of the queue."""
+        if self._closed or self._failing or self._thread is None:
+            return False
+        started = self._writing_since
+        if started and time.monotonic() - started > self.queue_block_timeout:
+            return False
+        self._wake.set()
+        deadline = time.monotonic() + self.queue_block_timeout
+        while self._queued_bytes and self._queued_bytes + size > self.max_queue_bytes:
+            if self._failing or time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
 
     def _catch_up(self) -> None:
         """The writer is behind while the application keeps the GIL: let it run.
@@ -181,14 +266,14 @@ class Pipeline:
             time.sleep(0.001)
         return True
 
-    def _drop(self) -> None:
+    def _drop(self, why: str = "") -> None:
         with self._drop_lock:  # only taken on this slow path
             self.dropped += 1
             n = self.dropped
         now = time.monotonic()
         if now - self._last_warning > 10.0:
             self._last_warning = now
-            why = "the session is closed" if self._closed else "its queue is full"
+            why = "the session is closed" if self._closed else why or "its queue is full"
             log.warning(
                 "HILT dropped an event for backend %r because %s (%d dropped so far); "
                 "the backend is too slow or failing",
@@ -204,27 +289,97 @@ class Pipeline:
                 t.start()
                 self._thread = t
 
-    def flush(self, timeout: float | None = None, *, close: bool = False) -> bool:
+    def flush(self, timeout: float | None = None) -> bool:
         """Block until every event queued before this call is written (True), or the
-        backend failed or ``timeout`` passed (False)."""
+        backend failed or ``timeout`` passed (False). Without a timeout, give up (False)
+        when one backend call has not returned for ``STALL_SECONDS``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        marker = self._send(_Marker(False, deadline))
+        if marker is None:
+            return self._drain_inline(False, deadline)
+        return self._await(marker, deadline, closing=False)
+
+    def close(self, timeout: float | None = CLOSE_TIMEOUT) -> bool:
+        """Write what is queued and release the backend, within ``timeout`` seconds: a
+        failing backend is retried with the backoff until shortly before, then what could
+        not be written is counted in an ERROR. Events appended afterwards are dropped."""
+        if self._closed:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._finish_close(self._begin_close(deadline), deadline)
+
+    def _send(self, marker: _Marker) -> _Marker | None:
         if self._thread is None or not self._thread.is_alive():
             # Nothing started, or the writer died with the interpreter: work inline.
             self._thread = None
-            return self._drain_inline(close)
-        marker = _Marker(close, timeout)
+            return None
         self._queue.append(marker)
         self._wake.set()
-        if not marker.done.wait(timeout):
-            return False
-        return marker.ok
+        return marker
 
-    def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> bool:
-        if self._closed:
-            return True
-        ok = self.flush(timeout, close=True)
-        self._closed = True
+    def _begin_close(self, deadline: float | None) -> _Marker | None:
+        marker = self._send(_Marker(True, deadline))
+        self._closed = True  # from here on, put() drops and counts
+        return marker
+
+    def _finish_close(self, marker: _Marker | None, deadline: float | None) -> bool:
+        if marker is None:
+            ok = self._drain_inline(True, deadline)
+        else:
+            ok = self._await(marker, deadline, closing=True)
         _live.discard(self)
+        late = [e for e in self._queue if not isinstance(e, _Marker)]
+        if late and marker is not None and marker.done.is_set():
+            # Appended while the close marker was on its way: behind it, never written.
+            self._queue.clear()
+            with self._drop_lock:
+                self.dropped += len(late)
+        if self.dropped:
+            log.warning(
+                "HILT dropped %d events in all for backend %r (its queue was full, or they "
+                "came after close)",
+                self.dropped,
+                self.backend_name,
+            )
         return ok
+
+    def _await(self, marker: _Marker, deadline: float | None, *, closing: bool) -> bool:
+        """Wait for ``marker``; on giving up, say how many events are not written."""
+        while True:
+            now = time.monotonic()
+            wait = 0.25 if deadline is None else min(0.25, deadline - now)
+            if wait > 0 and marker.done.wait(wait):
+                return marker.ok
+            if marker.done.is_set():
+                return marker.ok
+            busy = self._writing_since
+            stalled = deadline is None and busy and now - busy > STALL_SECONDS
+            if (deadline is not None and now >= deadline) or stalled:
+                break
+        marker.abandoned = True
+        waiting = self._unwritten()
+        in_call = f"{time.monotonic() - busy:.1f}s in one call" if busy else "not in a call"
+        if closing:
+            self.stats["lost"] += waiting
+            log.error(
+                "HILT gave up on %d events for backend %r when its close timed out (the "
+                "backend has been %s); unless that call returns, they are lost",
+                waiting,
+                self.backend_name,
+                in_call,
+            )
+        else:
+            log.warning(
+                "HILT flush() gave up waiting for backend %r (%s); %d events wait, kept",
+                self.backend_name,
+                in_call,
+                waiting,
+            )
+        return False
+
+    def _unwritten(self) -> int:
+        """Events not written yet: the batch in the writer's hands and the queue."""
+        return len(self._pending) + sum(1 for e in list(self._queue) if not isinstance(e, _Marker))
 
     # -- writer side ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -237,12 +392,26 @@ class Pipeline:
             except Exception:  # the writer must survive anything a plugin does
                 log.exception("HILT writer error (events are kept and retried)")
 
-    def _drain_inline(self, close: bool) -> bool:
-        with self._start_lock:
+    def _drain_inline(self, close: bool, deadline: float | None) -> bool:
+        # In the caller's thread; the lock is taken with a timeout, as this may run in a
+        # signal handler that interrupted the thread holding it.
+        if not self._start_lock.acquire(
+            timeout=5.0 if deadline is None else max(deadline - time.monotonic(), 0.01)
+        ):
+            return False
+        try:
             self._drain(everything=True)
+            if close and self._pending:
+                self._retry_until(_writer_deadline(deadline))
             ok = self._write_pending(force=True)
             ok = self._backend_close(flush_only=not close) and ok
+            if close:
+                left = self._unwritten()
+                if left:
+                    self._report_lost(left)
             return ok
+        finally:
+            self._start_lock.release()
 
     def _drain(self, everything: bool = False) -> bool:
         """Process what was queued when the writer woke (or, with ``everything``, until the
@@ -269,12 +438,11 @@ class Pipeline:
                     marker = item
                     break
                 else:
-                    event = self._build(item)
+                    event = self._unwrap(item)
                     if event is not None:
                         batch.append(event)
             if batch:
                 self._pending.extend(self._process(batch))
-                self._report_drops()
                 if not self._write_pending():
                     if marker is not None:
                         q.appendleft(marker)
@@ -288,6 +456,13 @@ class Pipeline:
             if not q or (budget <= 0 and not everything):
                 return False
 
+    def _unwrap(self, item: Deferred | _Sized) -> Event | None:
+        if isinstance(item, _Sized):
+            self._unqueued(item.size)
+            inner = item.item
+            return inner if isinstance(inner, Event) else self._build(inner)
+        return self._build(item)
+
     def _build(self, item: Deferred) -> Event | None:
         """Make the event of a deferred item (see ``Session.defer``) on the writer thread."""
         try:
@@ -299,48 +474,75 @@ class Pipeline:
 
     def _retry_until(self, deadline: float) -> None:
         """Closing with a failing backend: keep retrying (with the backoff) until the
-        deadline, taking the rest of the queue along once writes go through again."""
+        deadline, taking the rest of the queue along, a batch at a time, once writes go
+        through again."""
         while True:
             if self._write_pending(force=True):
-                rest = [e for e in self._queue if not isinstance(e, _Marker)]
-                if not rest:
+                batch = self._take_events()
+                if not batch:
                     return
-                for e in rest:
-                    self._queue.remove(e)
-                built = [e if isinstance(e, Event) else self._build(e) for e in rest]
-                self._pending.extend(self._process([e for e in built if e is not None]))
+                self._pending.extend(self._process(batch))
                 continue
             wait = min(self._backoff, deadline - time.monotonic())
             if wait <= 0:
                 return
             time.sleep(wait)
 
+    def _take_events(self) -> list[Event]:
+        """Up to ``batch_size`` events from the queue, past any marker (closing)."""
+        q = self._queue
+        markers: list[_Marker] = []
+        batch: list[Event] = []
+        while q and len(batch) < self.batch_size:
+            item = q.popleft()
+            if isinstance(item, Event):
+                batch.append(item)
+            elif isinstance(item, _Marker):
+                markers.append(item)
+            else:
+                event = self._unwrap(item)
+                if event is not None:
+                    batch.append(event)
+        q.extendleft(reversed(markers))
+        return batch
+
     def _serve_markers_failed(self) -> bool:
         # The backend is failing: answer waiting flushes now (False) rather than making
-        # them wait out the backoff. A close keeps retrying until its deadline, then gives
-        # up loudly.
-        closing = False
-        for item in list(self._queue):
-            if isinstance(item, _Marker):
-                self._queue.remove(item)
-                item.ok = False
-                if item.close:
-                    closing = True
-                    self._retry_until(item.deadline)
-                    closed_ok = self._backend_close(flush_only=False)
-                    left = len(self._pending) + sum(
-                        1 for e in self._queue if not isinstance(e, _Marker)
-                    )
-                    item.ok = closed_ok and not left
-                    if left:
-                        log.error(
-                            "HILT could not write %d events to backend %r before closing; "
-                            "they are lost (see the errors above for why)",
-                            left,
-                            self.backend_name,
-                        )
-                item.done.set()
-        return closing
+        # them wait out the backoff. A close keeps retrying until its deadline, then says
+        # how many events it could not write.
+        closing: _Marker | None = None
+        for item in [m for m in self._queue if isinstance(m, _Marker)]:
+            self._queue.remove(item)
+            if item.close and closing is None:
+                closing = item
+                continue
+            item.ok = False
+            item.done.set()
+        if closing is None:
+            return False
+        since = self._failing_since
+        if since and closing.started - since > closing.deadline - closing.started:
+            # Down for longer than this close could wait: it will not come back in the
+            # seconds left. One more try (below), then say what is lost.
+            self._write_pending(force=True)
+        else:
+            self._retry_until(closing.deadline)
+        closed_ok = self._backend_close(flush_only=False)
+        left = self._unwritten()
+        if left and not closing.abandoned:
+            self._report_lost(left)
+        closing.ok = closed_ok and not left
+        closing.done.set()
+        return True
+
+    def _report_lost(self, n: int) -> None:
+        self.stats["lost"] += n
+        log.error(
+            "HILT could not write %d events to backend %r before closing; they are lost "
+            "(see the errors above for why)",
+            n,
+            self.backend_name,
+        )
 
     def _process(self, batch: list[Event]) -> list[Event]:
         hook = self._registry.pm.hook
@@ -421,6 +623,8 @@ class Pipeline:
             )
 
     def _write_pending(self, force: bool = False) -> bool:
+        if self.dropped > self._dropped_reported:
+            self._report_drops()
         if not self._pending:
             return True
         now = time.monotonic()
@@ -438,6 +642,8 @@ class Pipeline:
             self._writes += 1
             self._writing_since = 0.0
             self.stats["write_errors"] += 1
+            if not self._failing:
+                self._failing_since = now
             self._failing = True
             self._backoff = min(max(self._backoff * 2, 0.1), 30.0)
             self._retry_at = now + self._backoff
@@ -456,6 +662,7 @@ class Pipeline:
         self._pending = []
         self._backoff = 0.0
         self._failing = False
+        self._failing_since = 0.0
         return True
 
     def _isolate(self, first: Exception) -> None:
@@ -527,6 +734,7 @@ class Pipeline:
         )
 
     def _backend_close(self, flush_only: bool) -> bool:
+        self._writing_since = time.monotonic()
         try:
             self._close_hook(handle=self.handle, flush_only=flush_only)
         except HILTError as exc:
@@ -537,6 +745,8 @@ class Pipeline:
         except Exception:
             log.exception("HILT backend %r failed to flush/close", self.backend_name)
             return False
+        finally:
+            self._writing_since = 0.0
         return not self._pending
 
     def _after_fork_in_child(self) -> None:
@@ -545,6 +755,12 @@ class Pipeline:
         self._pending = []
         self._wake = threading.Event()
         self._thread = None  # its locks are forksafe ones: free in the child
+        self._writing_since = 0.0
+        self._failing = False
+        self._failing_since = 0.0
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._queued_bytes = 0
 
 
 # Errors that a retry cannot fix: the backend could not encode an event's data. (An
@@ -559,12 +775,28 @@ def _reset_after_fork() -> None:
         p._after_fork_in_child()
 
 
-def _flush_at_exit() -> None:
+def close_all(timeout: float) -> None:
+    """Close every open session at once, within ``timeout`` seconds in all (interpreter
+    exit, SIGTERM, the end of a multiprocessing child). Each session's writer works in
+    parallel; whatever is not written by then is counted in an ERROR."""
+    deadline = time.monotonic() + timeout
+    closing: list[tuple[Pipeline, _Marker | None]] = []
     for p in list(_live):
+        if p._closed:
+            continue
         try:
-            p.close(EXIT_FLUSH_SECONDS)
+            closing.append((p, p._begin_close(deadline)))
         except Exception:
-            log.exception("HILT could not flush at exit")
+            log.exception("HILT could not close a session")
+    for p, marker in closing:
+        try:
+            p._finish_close(marker, deadline)
+        except Exception:
+            log.exception("HILT could not close a session")
+
+
+def _flush_at_exit() -> None:
+    close_all(exit_timeout())
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)

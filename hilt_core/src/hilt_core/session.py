@@ -11,11 +11,30 @@ from typing import Any
 from hilt_core import context
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
-from hilt_core.model import HILT_VERSION, Event
-from hilt_core.pipeline import Pipeline
+from hilt_core.model import HILT_VERSION, Content, Event
+from hilt_core.pipeline import CLOSE_TIMEOUT, Pipeline
 from hilt_core.registry import Registry, default_registry
 
-_PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size", "queue_block_timeout")
+_PIPELINE_OPTIONS = (
+    "max_queue",
+    "max_queue_bytes",
+    "flush_interval",
+    "batch_size",
+    "queue_block_timeout",
+)
+# Events with less text than this are bounded by count only (max_queue of them are a few
+# megabytes); bigger ones count against max_queue_bytes too.
+_BIG = 1024
+
+
+def _size(content: Content) -> int:
+    """The bytes an event's text takes, roughly: its text and the text of its content's
+    other string fields (an estimate, for the queue's byte bound)."""
+    n = len(content.text) if isinstance(content.text, str) else 0
+    for value in content.extra.values():
+        if isinstance(value, str):
+            n += len(value)
+    return n
 
 
 def _stamped(event: Event | None, meta: Mapping[str, Any]) -> Event | None:
@@ -138,16 +157,25 @@ class Session:
             event = Event.from_dict(data)
         if context._meta.get() is not None:
             event.extensions = context.stamp(event.extensions)
+        c = event.content
+        if c is not None:
+            text = c.text
+            if (type(text) is str and len(text) >= _BIG) or c.extra:
+                size = _size(c)
+                if size >= _BIG:
+                    self._pipeline.put_sized(event, size)
+                    return
         self._pipeline.put(event)
 
-    def defer(self, build: Callable[[], Event | None]) -> None:
+    def defer(self, build: Callable[[], Event | None], size: int = 0) -> None:
         """Queue an event that ``build()`` makes later, on the writer thread, in its place
         in the queue (``None`` for no event). For provider plugins: the application's
         thread keeps what the event needs (as few objects as it can: objects held until
         the writer runs make the application's garbage collector work), and the event is
         built with other events in a batch. ``build`` must not depend on the calling
         context (read ``contextvars`` before deferring); the context's metadata
-        (``hilt.scope``) is stamped for it.
+        (``hilt.scope``) is stamped for it. ``size``, the bytes of text the event will
+        hold if the provider knows it cheaply, counts it against ``max_queue_bytes``.
         An exception in ``build`` is logged and counted in ``stats["build_errors"]``."""
         if self._closed:
             raise SessionError("This HILT session is closed; open() it again or make a new one")
@@ -155,13 +183,18 @@ class Session:
             raise SessionError("This HILT session was opened with mode='r' (read only)")
         meta = context._meta.get()
         if meta is not None:
-            self._pipeline.put(lambda: _stamped(build(), meta))
+            item: Callable[[], Event | None] = lambda: _stamped(build(), meta)  # noqa: E731
         else:
-            self._pipeline.put(build)
+            item = build
+        if size >= _BIG:
+            self._pipeline.put_sized(item, size)
+        else:
+            self._pipeline.put(item)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event appended so far is stored. False if the backend failed
-        (the events are kept and retried) or ``timeout`` seconds passed."""
+        (the events are kept and retried), ``timeout`` seconds passed, or, without a
+        timeout, one backend call has not returned for 10 s (a hanging backend)."""
         return self._pipeline.flush(timeout)
 
     @property
@@ -181,9 +214,10 @@ class Session:
             )
         return self
 
-    def close(self, timeout: float | None = 10.0) -> bool:
-        """Flush everything and release the backend. Returns False if events could not be
-        written within ``timeout`` (they are reported in the ``hilt`` log)."""
+    def close(self, timeout: float | None = CLOSE_TIMEOUT) -> bool:
+        """Flush everything and release the backend, within ``timeout`` seconds: a failing
+        backend is retried with the backoff until then. Returns False if events could not
+        be written (their number is logged as an ERROR in the ``hilt`` log)."""
         if self._closed:
             return True
         self._closed = True

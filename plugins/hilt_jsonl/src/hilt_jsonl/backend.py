@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ except ImportError:  # Windows: appends are still one write() per batch
 log = logging.getLogger("hilt")
 
 DEFAULT_PATH = "logs/hilt.jsonl"
+LOCK_TIMEOUT = 2.0  # seconds a write waits for another process's lock on the file
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -133,7 +135,7 @@ class JsonlBackend:
         # may have rolled it over (size rotation) while we waited.
         assert fcntl is not None
         while True:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._flock(fd)
             path = self._fd_path
             try:
                 same = path is not None and os.stat(path).st_ino == os.fstat(fd).st_ino
@@ -145,6 +147,29 @@ class JsonlBackend:
             os.close(fd)
             self._fd = None
             fd = self._descriptor()
+
+    def _flock(self, fd: int) -> None:
+        # Another HILT writer holds the lock for one write(); something that holds it
+        # longer (a stuck process, a backup tool) must not hang the writer, and with it
+        # flush() and the exit: give up after LOCK_TIMEOUT, and the batch is retried.
+        assert fcntl is not None
+        deadline = 0.0
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                now = time.monotonic()
+                if not deadline:
+                    deadline = now + LOCK_TIMEOUT
+                elif now > deadline:
+                    raise TimeoutError(
+                        f"the log file {self._fd_path} stayed locked by another process "
+                        f"for {LOCK_TIMEOUT:g}s"
+                    ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     @staticmethod
     def _ends_with_newline(fd: int, size: int) -> bool:
