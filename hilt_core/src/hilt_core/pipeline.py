@@ -20,7 +20,7 @@ ends is counted in an ERROR of the ``hilt`` logger.
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -98,6 +98,30 @@ def _writer_deadline(deadline: float | None) -> float:
     return deadline - min(1.0, max(deadline - time.monotonic(), 0.0) * 0.2)
 
 
+class _Wake:
+    """The writer's wake-up call, like a ``threading.Event`` whose ``wait()`` also clears
+    it. ``set()`` never blocks: it only releases a lock, and a signal handler (HILT's
+    SIGTERM flush) may call it while the thread it interrupted is inside ``set()``,
+    where ``Event.set()`` would wait forever for the lock that thread holds."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()  # held: not set
+
+    def set(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already set (released)
+            self._lock.release()
+
+    def is_set(self) -> bool:
+        return not self._lock.locked()
+
+    def wait(self, timeout: float) -> None:
+        """Wait until set, or ``timeout`` seconds; either way it is clear again."""
+        self._lock.acquire(timeout=timeout)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -140,7 +164,7 @@ class Pipeline:
         self._writes = 0  # backend writes finished, successful or not
         self._stalled_at = -1  # _writes when a catch-up saw no progress
         self._queue: deque[Event | Deferred | _Marker | _Sized] = deque()
-        self._wake = threading.Event()
+        self._wake = _Wake()
         self._start_lock = forksafe.Lock()
         self._thread: threading.Thread | None = None
         self._pending: list[Event] = []
@@ -148,6 +172,7 @@ class Pipeline:
         self._backoff = 0.0
         self._failing_since = 0.0
         self._closed = False
+        self._closing: _Marker | None = None  # the close under way
         self.dropped = 0
         self._drop_lock = forksafe.Lock()
         self._dropped_reported = 0
@@ -163,6 +188,9 @@ class Pipeline:
             "lost": 0,
         }
         _live.add(self)
+        from hilt_core import shutdown  # imports this module: not at the top
+
+        shutdown.hook_process()
 
     # -- caller side ---------------------------------------------------------------------
     def put(self, event: Event | Deferred | _Sized) -> bool:
@@ -182,8 +210,8 @@ class Pipeline:
         if self._thread is None:
             self._start()
         if len(q) >= self._wake_at and not self._wake.is_set():
-            # Once: setting it takes the Event's lock, and a lock the application's
-            # thread takes on every call is one the writer keeps colliding with.
+            # Once: a lock the application's thread releases on every call is one the
+            # writer keeps colliding with.
             self._wake.set()
         return True
 
@@ -319,6 +347,7 @@ class Pipeline:
 
     def _begin_close(self, deadline: float | None) -> _Marker | None:
         marker = self._send(_Marker(True, deadline))
+        self._closing = marker
         self._closed = True  # from here on, put() drops and counts
         return marker
 
@@ -328,12 +357,19 @@ class Pipeline:
         else:
             ok = self._await(marker, deadline, closing=True)
         _live.discard(self)
+        if not _live:
+            from hilt_core import shutdown
+
+            shutdown.unhook_sigterm()
         late = [e for e in self._queue if not isinstance(e, _Marker)]
         if late and marker is not None and marker.done.is_set():
             # Appended while the close marker was on its way: behind it, never written.
             self._queue.clear()
-            with self._drop_lock:
+            # With a timeout: this may run in a signal handler that interrupted the
+            # thread holding the lock.
+            if self._drop_lock.acquire(timeout=1.0):
                 self.dropped += len(late)
+                self._drop_lock.release()
         if self.dropped:
             log.warning(
                 "HILT dropped %d events in all for backend %r (its queue was full, or they "
@@ -385,7 +421,6 @@ class Pipeline:
     def _run(self) -> None:
         while True:
             self._wake.wait(self.flush_interval)
-            self._wake.clear()
             try:
                 if self._drain():
                     return
@@ -753,7 +788,7 @@ class Pipeline:
         # Events queued before the fork belong to the parent, which writes them.
         self._queue = deque()
         self._pending = []
-        self._wake = threading.Event()
+        self._wake = _Wake()
         self._thread = None  # its locks are forksafe ones: free in the child
         self._writing_since = 0.0
         self._failing = False
@@ -781,8 +816,13 @@ def close_all(timeout: float) -> None:
     parallel; whatever is not written by then is counted in an ERROR."""
     deadline = time.monotonic() + timeout
     closing: list[tuple[Pipeline, _Marker | None]] = []
+    under_way: list[_Marker] = []
     for p in list(_live):
         if p._closed:
+            # A close this call interrupted (SIGTERM while the exit, a multiprocessing
+            # child's end or the application closes): its writer goes on; wait for it.
+            if p._closing is not None and not p._closing.done.is_set():
+                under_way.append(p._closing)
             continue
         try:
             closing.append((p, p._begin_close(deadline)))
@@ -793,11 +833,8 @@ def close_all(timeout: float) -> None:
             p._finish_close(marker, deadline)
         except Exception:
             log.exception("HILT could not close a session")
-
-
-def _flush_at_exit() -> None:
-    close_all(exit_timeout())
+    for marker in under_way:
+        marker.done.wait(max(deadline - time.monotonic(), 0.0))
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
-atexit.register(_flush_at_exit)
