@@ -3,6 +3,13 @@
 One ``write()`` call per batch, under a lock on the file, so threads and processes
 appending to the same file never interleave or tear lines. After a fork the child opens
 its own descriptor (a shared open file description would share the lock too).
+
+The log file itself is never opened through a symbolic link (``O_NOFOLLOW``): in a
+folder others can write to, a link planted at the log's path would make HILT append
+message text to any file the application can write. A link made on purpose is refused
+too, with a message that names its target (give that path instead); folders on the
+path may be links. New files are created readable by their owner only (0600): they hold
+message text.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ except ImportError:  # Windows: appends are still one write() per batch
 log = logging.getLogger("hilt")
 
 DEFAULT_PATH = "logs/hilt.jsonl"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+FILE_MODE = 0o600  # new log files: their owner only (the umask may take more away)
 LOCK_TIMEOUT = 2.0  # seconds a write waits for another process's lock on the file
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
 
@@ -82,7 +91,8 @@ class JsonlBackend:
 
     # -- writing -------------------------------------------------------------------------
     def _open(self, path: Path) -> int:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW
+        fd = os.open(path, flags, FILE_MODE)
         self._fd, self._fd_path, self._pid = fd, path, os.getpid()
         return fd
 
@@ -252,13 +262,15 @@ def open_backend(options: Mapping[str, Any]) -> JsonlBackend:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"HILT cannot create the log folder {target.parent}: {exc}") from exc
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | (os.O_TRUNC if mode == "w" else 0)
     try:
-        fd = os.open(
-            target,
-            os.O_WRONLY | os.O_APPEND | os.O_CREAT | (os.O_TRUNC if mode == "w" else 0),
-            0o644,
-        )
+        fd = os.open(target, flags, FILE_MODE)
         os.close(fd)
     except OSError as exc:
+        if target.is_symlink():
+            raise ConfigError(
+                f"HILT does not write through the symbolic link {target} (it points to "
+                f"{os.readlink(target)}): give the path of the file itself"
+            ) from exc
         raise ConfigError(f"HILT cannot write the log file {target}: {exc}") from exc
     return backend
