@@ -65,6 +65,7 @@ def test_the_queue_is_bounded_by_bytes(reg: Registry, backend: Backend) -> None:
     assert session.flush(timeout=10)
     assert session._pipeline._queued_bytes == 0
     assert len(backend.events) == 1 + 100 - session.stats["dropped"] + 1  # + the report
+    assert session.close(timeout=5)
 
 
 def test_big_events_behind_a_hanging_backend_do_not_take_the_memory(tmp_path: Path) -> None:

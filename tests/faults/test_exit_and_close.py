@@ -78,6 +78,7 @@ def test_hanging_backends_at_exit_cost_one_budget_in_all_and_are_counted(tmp_pat
     assert all("gave up on 100 events for backend 'hanging'" in e for e in errors)
 
 
+@pytest.mark.slow
 def test_a_file_lock_held_at_exit_is_bounded_and_counted(tmp_path: Path) -> None:
     path = tmp_path / "locked.jsonl"
     result = run(

@@ -159,7 +159,7 @@ def test_an_ignored_sigterm_stays_ignored(tmp_path: Path) -> None:
     script = (
         "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         + APPENDS.format(path=str(path))
-        + "print('ready', flush=True)\ntime.sleep(2)\n"
+        + "print('ready', flush=True)\ntime.sleep(0.5)\n"
     )
     proc = _started(script, tmp_path)
     proc.send_signal(signal.SIGTERM)

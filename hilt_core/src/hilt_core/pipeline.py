@@ -13,8 +13,8 @@ most ``queue_block_timeout`` seconds.
 
 Every wait on the writer is bounded: ``close()`` by its timeout (a failing backend is
 retried with the backoff until shortly before it), interpreter exit by one budget for all
-sessions together (``HILT_EXIT_TIMEOUT``), ``flush()`` without a timeout by a backend
-call that has not returned for ``STALL_SECONDS``. Whatever is not written when a wait
+sessions together (``HILT_EXIT_TIMEOUT``), ``flush()`` without a timeout by a
+``backend_write`` that has not returned for ``STALL_SECONDS``. Whatever is not written when a wait
 ends is counted in an ERROR of the ``hilt`` logger.
 """
 
@@ -156,7 +156,8 @@ class Pipeline:
         self.batch_size = batch_size
         self.queue_block_timeout = queue_block_timeout
         self._failing = False
-        self._writing_since = 0.0
+        self._writing_since = 0.0  # while a backend_write runs
+        self._closing_since = 0.0  # while a backend_close runs
         # Small batches keep the writer's transient memory low (a 256-event batch and its
         # JSON are well under a megabyte) at no cost in throughput.
         self._wake_at = min(128, max(1, max_queue // 4))
@@ -320,7 +321,7 @@ class Pipeline:
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every event queued before this call is written (True), or the
         backend failed or ``timeout`` passed (False). Without a timeout, give up (False)
-        when one backend call has not returned for ``STALL_SECONDS``."""
+        when one ``backend_write`` has not returned for ``STALL_SECONDS``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         marker = self._send(_Marker(False, deadline))
         if marker is None:
@@ -388,14 +389,23 @@ class Pipeline:
                 return marker.ok
             if marker.done.is_set():
                 return marker.ok
-            busy = self._writing_since
-            stalled = deadline is None and busy and now - busy > STALL_SECONDS
+            # Only a backend_write counts as stalled: a backend's own flush may take long
+            # on purpose (Sheets paces its requests) and bounds itself.
+            writing = self._writing_since
+            stalled = deadline is None and writing and now - writing > STALL_SECONDS
             if (deadline is not None and now >= deadline) or stalled:
                 break
         marker.abandoned = True
         waiting = self._unwritten()
+        busy = self._writing_since or self._closing_since
         in_call = f"{time.monotonic() - busy:.1f}s in one call" if busy else "not in a call"
-        if closing:
+        if closing and not waiting:
+            log.warning(
+                "HILT backend %r did not finish closing within its timeout (it has been %s)",
+                self.backend_name,
+                in_call,
+            )
+        elif closing:
             self.stats["lost"] += waiting
             log.error(
                 "HILT gave up on %d events for backend %r when its close timed out (the "
@@ -769,7 +779,7 @@ class Pipeline:
         )
 
     def _backend_close(self, flush_only: bool) -> bool:
-        self._writing_since = time.monotonic()
+        self._closing_since = time.monotonic()
         try:
             self._close_hook(handle=self.handle, flush_only=flush_only)
         except HILTError as exc:
@@ -781,7 +791,7 @@ class Pipeline:
             log.exception("HILT backend %r failed to flush/close", self.backend_name)
             return False
         finally:
-            self._writing_since = 0.0
+            self._closing_since = 0.0
         return not self._pending
 
     def _after_fork_in_child(self) -> None:
@@ -791,6 +801,7 @@ class Pipeline:
         self._wake = _Wake()
         self._thread = None  # its locks are forksafe ones: free in the child
         self._writing_since = 0.0
+        self._closing_since = 0.0
         self._failing = False
         self._failing_since = 0.0
         self._retry_at = 0.0

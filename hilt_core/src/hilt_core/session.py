@@ -194,7 +194,7 @@ class Session:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event appended so far is stored. False if the backend failed
         (the events are kept and retried), ``timeout`` seconds passed, or, without a
-        timeout, one backend call has not returned for 10 s (a hanging backend)."""
+        timeout, one ``backend_write`` has not returned for 10 s (a hanging backend)."""
         return self._pipeline.flush(timeout)
 
     @property
