@@ -53,21 +53,42 @@ def _content_dict(c: Content) -> dict[str, Any]:
     return d
 
 
-def _metrics_dict(m: Metrics) -> dict[str, Any]:
+class _NonFinite(Exception):
+    """A measure is NaN or infinite (see :func:`event_dict`)."""
+
+
+def _metrics_dict(m: Metrics, checked: bool = False) -> dict[str, Any]:
+    # Each field read once: Metrics' __getattr__ (extras as attributes) makes every
+    # attribute lookup on it slower.
+    tokens, cost, latency, extra = m.tokens, m.cost_usd, m.latency_ms, m.extra
     d: dict[str, Any] = {}
-    if m.tokens is not None:
-        d["tokens"] = m.tokens
-    if m.cost_usd is not None:
-        d["cost_usd"] = m.cost_usd
-    if m.latency_ms is not None:
-        d["latency_ms"] = m.latency_ms
-    if m.extra:
-        d.update(m.extra)
+    if tokens is not None:
+        d["tokens"] = tokens
+    if cost is not None:
+        d["cost_usd"] = cost
+    if latency is not None:
+        d["latency_ms"] = latency
+    if extra:
+        d.update(extra)
+    if checked:
+        # JSON has no NaN or infinity (orjson writes null, which the schema rejects for
+        # the measures it types as numbers: cost_usd, latency_ms, ttft_ms; token counts
+        # must be integers, as providers give them). Their sum is NaN or infinite when
+        # one of them is, and x - x is 0.0 for a finite x, NaN (true) otherwise.
+        try:
+            total = (cost or 0.0) + (latency or 0.0) + (extra.get("ttft_ms") or 0.0)
+        except TypeError:  # a measure that is not a number: written as it is
+            return d
+        if total - total:
+            raise _NonFinite
     return d
 
 
 def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
-    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson."""
+    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson.
+
+    A NaN or infinite measure is left out (an unknown value is absent, never null), and
+    ``extensions.hilt_repaired`` says so."""
     d: dict[str, Any] = {
         # A line written now is v1, whatever format the event was read from.
         "hilt_version": HILT_VERSION,
@@ -79,12 +100,20 @@ def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
     }
     if e.content is not None:
         d["content"] = _content_dict(e.content)
+    notes: list[str] | None = None
     if e.metrics is not None:
-        d["metrics"] = _metrics_dict(e.metrics)
+        try:
+            d["metrics"] = _metrics_dict(e.metrics, True)
+        except _NonFinite:
+            notes = []
+            d["metrics"] = _finite_metrics(_metrics_dict(e.metrics), notes)
     if e.provenance:
         d["provenance"] = e.provenance
     if e.extensions:
         d["extensions"] = e.extensions
+    if notes:
+        d["extensions"] = {**(e.extensions or {}), "hilt_repaired": notes}
+        _warn_repaired(notes)
     return d
 
 
@@ -157,17 +186,10 @@ def converter() -> OrjsonConverter:
 def dumps(event: Event) -> bytes:
     """One log line: the event as UTF-8 JSON, ending with a newline. Never raises (see the
     module's docstring): an event that cannot be written as it is comes out repaired."""
-    metrics = event.metrics
     try:
-        line = orjson.dumps(event_dict(event, iso_timestamp=False), default=_default, option=_OPTS)
+        return orjson.dumps(event_dict(event, iso_timestamp=False), default=_default, option=_OPTS)
     except Exception:
         return _dumps_slow(event)
-    # orjson writes NaN and infinities as null, which the schema rejects in metrics. A
-    # line without "null" has none (a bytes search, much cheaper than looking at each
-    # number); one with it is checked on the slow path.
-    if metrics is not None and b"null" in line and _nonfinite(metrics):
-        return _dumps_slow(event)
-    return line
 
 
 def dumps_obj(obj: Any) -> bytes:
@@ -198,25 +220,15 @@ _MAX_NOTES = 10
 _INT_RANGE = (-(1 << 63), (1 << 64) - 1)  # what orjson writes (and reads back exactly)
 
 
-def _nonfinite(m: Metrics) -> bool:
-    values: list[Any] = [m.cost_usd, m.latency_ms, *m.extra.values()]
-    if m.tokens:
-        values.extend(m.tokens.values())
-    return any(isinstance(v, float) and not math.isfinite(v) for v in values)
-
-
 def _dumps_slow(event: Event) -> bytes:
     notes: list[str] = []
     try:
         d = event_dict(event)
-        metrics = d.get("metrics")
-        if isinstance(metrics, dict):
-            _finite_metrics(metrics, notes)
         fixed = _repair(d, "", notes, 0)
         if notes:
             ext = fixed.get("extensions")
             ext = dict(ext) if isinstance(ext, dict) else {}
-            ext["hilt_repaired"] = notes
+            ext["hilt_repaired"] = [*ext.get("hilt_repaired", ()), *notes]
             fixed["extensions"] = ext
         line = orjson.dumps(fixed, option=_OPTS)
     except Exception as exc:
@@ -226,7 +238,7 @@ def _dumps_slow(event: Event) -> bytes:
     return line
 
 
-def _finite_metrics(metrics: dict[str, Any], notes: list[str]) -> None:
+def _finite_metrics(metrics: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     # JSON has no NaN or infinity: an unknown measure is left out, as the format says.
     for key, value in list(metrics.items()):
         if isinstance(value, float) and not math.isfinite(value):
@@ -239,6 +251,7 @@ def _finite_metrics(metrics: dict[str, Any], notes: list[str]) -> None:
                 tokens = {k: v for k, v in tokens.items() if k != key}
                 metrics["tokens"] = tokens
                 _note(notes, f"metrics.tokens.{key}: {value} left out")
+    return metrics
 
 
 def _note(notes: list[str], text: str) -> None:

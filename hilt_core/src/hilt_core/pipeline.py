@@ -20,7 +20,6 @@ ends is counted in an ERROR of the ``hilt`` logger.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -62,6 +61,20 @@ def exit_timeout() -> float:
 Deferred = Callable[[], Event | None]
 
 MAX_QUEUE_BYTES = 64 << 20
+_BIG = 1024  # events with less text than this count by number only
+
+
+def _text_size(event: Event) -> int:
+    """The bytes an event's text takes, roughly: its text and its content's other string
+    fields (an estimate, for the queue's byte bound)."""
+    content = event.content
+    if content is None:
+        return 0
+    n = len(content.text) if isinstance(content.text, str) else 0
+    for value in content.extra.values():
+        if isinstance(value, str):
+            n += len(value)
+    return n
 
 
 class _Sized:
@@ -104,15 +117,19 @@ class _Wake:
     SIGTERM flush) may call it while the thread it interrupted is inside ``set()``,
     where ``Event.set()`` would wait forever for the lock that thread holds."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "is_clear")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()  # held: not set
+        # put() asks on every call past wake_at: the lock's own method, no Python frame.
+        self.is_clear = self._lock.locked
 
     def set(self) -> None:
-        with contextlib.suppress(RuntimeError):  # already set (released)
+        try:  # noqa: SIM105 (cheaper than contextlib.suppress: put() may call it)
             self._lock.release()
+        except RuntimeError:  # already set (released)
+            pass
 
     def is_set(self) -> bool:
         return not self._lock.locked()
@@ -152,6 +169,7 @@ class Pipeline:
         self.max_queue = max_queue
         self.max_queue_bytes = max_queue_bytes
         self._queued_bytes = 0  # of the _Sized items in the queue, under _drop_lock
+        self._bytes_full = False  # a reservation failed: drop until the writer makes room
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.queue_block_timeout = queue_block_timeout
@@ -207,28 +225,56 @@ class Pipeline:
                     return False
             elif n >= self._catch_up_at and self._writes != self._stalled_at and not on_writer:
                 self._catch_up()
+            if n >= self._catch_up_at:
+                # The writer is behind (failing, hanging, or outrun by a burst): from
+                # here on the queue's bytes are bounded too. Below this length (a healthy
+                # writer keeps the queue shorter) nothing is added to the application's
+                # call; past it, one event in 16 is measured and stands for the others.
+                if self._bytes_full and not self._make_room():
+                    self._drop("its queue holds max_queue_bytes of events")
+                    return False
+                if not n & 15 and event.__class__ is Event:
+                    size = _text_size(event) << 4
+                    if size >= _BIG:
+                        if not self._reserve(size):
+                            return False
+                        event = _Sized(event, size)
         q.append(event)
         if self._thread is None:
             self._start()
-        if len(q) >= self._wake_at and not self._wake.is_set():
+        if len(q) >= self._wake_at and self._wake.is_clear():
             # Once: a lock the application's thread releases on every call is one the
             # writer keeps colliding with.
             self._wake.set()
         return True
 
     def put_sized(self, event: Event | Deferred, size: int) -> None:
-        """``put`` for a big event: counted against ``max_queue_bytes`` too."""
+        """``put`` for an event whose size the caller knows (``Session.defer(size=)``):
+        counted against ``max_queue_bytes`` however short the queue."""
+        if self._reserve(size) and not self.put(_Sized(event, size)):
+            self._unqueued(size)
+
+    def _reserve(self, size: int) -> bool:
+        """Count ``size`` bytes in the queue, waiting (bounded) for a healthy writer to
+        make room; False, counted as dropped, when there is none (and every event is
+        dropped until the writer makes room: see ``put``)."""
         while True:
             with self._drop_lock:
                 queued = self._queued_bytes
                 if queued == 0 or queued + size <= self.max_queue_bytes:
                     self._queued_bytes = queued + size
-                    break
+                    return True
             if not self._wait_for_bytes(size):
+                self._bytes_full = True
                 self._drop("its queue holds max_queue_bytes of events")
-                return
-        if not self.put(_Sized(event, size)):
-            self._unqueued(size)
+                return False
+
+    def _make_room(self) -> bool:
+        """The queue's bytes were full: True once the writer has taken enough out."""
+        if self._queued_bytes < self.max_queue_bytes or self._wait_for_bytes(0):
+            self._bytes_full = False
+            return True
+        return False
 
     def _unqueued(self, size: int) -> None:
         with self._drop_lock:
@@ -243,7 +289,7 @@ class Pipeline:
             return False
         self._wake.set()
         deadline = time.monotonic() + self.queue_block_timeout
-        while self._queued_bytes and self._queued_bytes + size > self.max_queue_bytes:
+        while self._queued_bytes and self._queued_bytes + size >= self.max_queue_bytes:
             if self._failing or time.monotonic() > deadline:
                 return False
             time.sleep(0.001)
@@ -807,6 +853,7 @@ class Pipeline:
         self._retry_at = 0.0
         self._backoff = 0.0
         self._queued_bytes = 0
+        self._bytes_full = False
 
 
 # Errors that a retry cannot fix: the backend could not encode an event's data. (An

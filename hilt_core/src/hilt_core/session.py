@@ -11,8 +11,8 @@ from typing import Any
 from hilt_core import context
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
-from hilt_core.model import HILT_VERSION, Content, Event
-from hilt_core.pipeline import CLOSE_TIMEOUT, Pipeline
+from hilt_core.model import HILT_VERSION, Event
+from hilt_core.pipeline import _BIG, CLOSE_TIMEOUT, Pipeline
 from hilt_core.registry import Registry, default_registry
 
 _PIPELINE_OPTIONS = (
@@ -22,19 +22,6 @@ _PIPELINE_OPTIONS = (
     "batch_size",
     "queue_block_timeout",
 )
-# Events with less text than this are bounded by count only (max_queue of them are a few
-# megabytes); bigger ones count against max_queue_bytes too.
-_BIG = 1024
-
-
-def _size(content: Content) -> int:
-    """The bytes an event's text takes, roughly: its text and the text of its content's
-    other string fields (an estimate, for the queue's byte bound)."""
-    n = len(content.text) if isinstance(content.text, str) else 0
-    for value in content.extra.values():
-        if isinstance(value, str):
-            n += len(value)
-    return n
 
 
 def _stamped(event: Event | None, meta: Mapping[str, Any]) -> Event | None:
@@ -157,14 +144,6 @@ class Session:
             event = Event.from_dict(data)
         if context._meta.get() is not None:
             event.extensions = context.stamp(event.extensions)
-        c = event.content
-        if c is not None:
-            text = c.text
-            if (type(text) is str and len(text) >= _BIG) or c.extra:
-                size = _size(c)
-                if size >= _BIG:
-                    self._pipeline.put_sized(event, size)
-                    return
         self._pipeline.put(event)
 
     def defer(self, build: Callable[[], Event | None], size: int = 0) -> None:
@@ -175,7 +154,8 @@ class Session:
         built with other events in a batch. ``build`` must not depend on the calling
         context (read ``contextvars`` before deferring); the context's metadata
         (``hilt.scope``) is stamped for it. ``size``, the bytes of text the event will
-        hold if the provider knows it cheaply, counts it against ``max_queue_bytes``.
+        hold if the provider knows it cheaply, counts it against ``max_queue_bytes``
+        (1 KiB or more; without it, a deferred event counts against ``max_queue`` only).
         An exception in ``build`` is logged and counted in ``stats["build_errors"]``."""
         if self._closed:
             raise SessionError("This HILT session is closed; open() it again or make a new one")
