@@ -71,16 +71,15 @@ def _metrics_dict(m: Metrics, checked: bool = False) -> dict[str, Any]:
     if extra:
         d.update(extra)
     if checked:
-        # JSON has no NaN or infinity (orjson writes null, which the schema rejects for
-        # the measures it types as numbers: cost_usd, latency_ms, ttft_ms; token counts
-        # must be integers, as providers give them). Their sum is NaN or infinite when
-        # one of them is, and x - x is 0.0 for a finite x, NaN (true) otherwise.
+        # JSON has no NaN or infinity: orjson writes null, which the schema rejects for
+        # cost_usd and latency_ms (the measures an application or a plugin may compute;
+        # token counts are the provider's integers, ttft_ms a clock difference). x - x is
+        # 0.0 for a finite x, NaN (true) otherwise: ~30 ns per event on the writer.
         try:
-            total = (cost or 0.0) + (latency or 0.0) + (extra.get("ttft_ms") or 0.0)
+            if (latency is not None and latency - latency) or (cost is not None and cost - cost):
+                raise _NonFinite
         except TypeError:  # a measure that is not a number: written as it is
-            return d
-        if total - total:
-            raise _NonFinite
+            pass
     return d
 
 
