@@ -10,46 +10,43 @@ The public names of hilt-python 0.2.8 keep working. The machinery lives in the
 
 from typing import TYPE_CHECKING, Any
 
-from hilt_core import (
-    ACTIONS,
-    ACTOR_TYPES,
-    ALL_COLUMNS,
-    CAPTURE_MODES,
-    Actor,
+from hilt import _plugin_hints  # noqa: F401  (tells the kernel where plugins come from)
+from hilt_core.capture import CAPTURE_MODES
+from hilt_core.columns import ALL_COLUMNS
+from hilt_core.context import carry, conversation, scope, use_session
+from hilt_core.errors import (
     ConfigError,
-    Content,
-    Event,
     HILTError,
-    Metrics,
-    Session,
     SessionError,
     UnknownPluginError,
     ValidationError,
-    carry,
-    conversation,
-    hookimpl,
-    instrument,
-    is_instrumented,
-    register_plugin,
-    register_redactor,
-    scope,
-    uninstrument,
-    unregister_plugin,
-    use_session,
 )
+from hilt_core.instrument import instrument, is_instrumented, uninstrument
+from hilt_core.markers import hookimpl
+from hilt_core.model import ACTIONS, ACTOR_TYPES, Actor, Content, Event, Metrics
+from hilt_core.redactors import register_redactor
+from hilt_core.registry import register_plugin, unregister_plugin
+from hilt_core.session import Session
 
 if TYPE_CHECKING:
+    from hilt import reading as reading
     from hilt.reading import read_events, to_dataframe
 
-__version__ = "1.0.0"
+# Imported on first use, to keep `import hilt` light: the reading API (also as
+# `hilt.reading`, without an import of its own) and the version.
+_LAZY_FUNCTIONS = ("read_events", "to_dataframe")
 
 
 def __getattr__(name: str) -> Any:
-    # The reading API is imported on first use, to keep `import hilt` light.
-    if name in ("read_events", "to_dataframe"):
-        from hilt import reading
+    if name == "reading" or name in _LAZY_FUNCTIONS:
+        import importlib
 
-        return getattr(reading, name)
+        module = importlib.import_module("hilt.reading")
+        return module if name == "reading" else getattr(module, name)
+    if name == "__version__":
+        from hilt_core.versions import version_of
+
+        return version_of("hilt")
     raise AttributeError(f"module 'hilt' has no attribute {name!r}")
 
 

@@ -10,19 +10,28 @@ log. Parquet needs pyarrow (``pip install "hilt[parquet]"``); its columns are ty
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt.reading import FLOAT_COLUMNS, INT_COLUMNS, Filter, file_records, rows_of
+from hilt.reading import (
+    FLOAT_COLUMNS,
+    INT_COLUMNS,
+    ColumnTypes,
+    Filter,
+    check_log,
+    file_records,
+    rows_of,
+)
 from hilt_core import HILTError
 
 _BATCH = 65_536
@@ -50,17 +59,51 @@ def export(
     progress: Progress | None = None,
     workers: int | None = None,
     chunk_bytes: int | None = None,
+    raw_cells: bool = False,
 ) -> int:
-    """Write the rows of ``paths`` to ``output`` (or CSV to ``stdout``); return how many."""
+    """Write the rows of ``paths`` to ``output`` (or CSV to ``stdout``); return how many.
+    CSV text cells a spreadsheet would run as formulas are neutralised (see
+    :func:`write_csv`) unless ``raw_cells``."""
     if fmt == "parquet":
         pyarrow()  # fail before reading anything when pyarrow is missing
         if not output:
             raise HILTError("--to parquet writes a file: give it with -o OUT.parquet")
+    for path in paths:  # a file that is no log fails before a header or a file is written
+        check_log(path)
     # A row costs several times a decode: more processes pay off on smaller logs.
     if workers is None:
         workers = _pool.default_workers(paths, from_bytes=16 << 20)
     tasks = _pool.split(paths, workers, chunk_bytes, min_chunk=4 << 20)
     convert = partial(_task_rows, columns=columns, message_limit=message_limit, keep=keep)
+    run = partial(
+        _export_to,
+        fmt=fmt,
+        tasks=tasks,
+        workers=workers,
+        columns=columns,
+        convert=convert,
+        stdout=stdout,
+        progress=progress,
+        raw=raw_cells,
+    )
+    if not output:
+        return run(None)
+    with private_output(output) as target:
+        return run(target)
+
+
+def _export_to(
+    output: str | None,
+    *,
+    fmt: str,
+    tasks: list[Task],
+    workers: int,
+    columns: list[str],
+    convert: Callable[[Task, Progress | None], Iterator[dict[str, Any]]],
+    stdout: IO[str],
+    progress: Progress | None,
+    raw: bool,
+) -> int:
     if workers <= 1 or len(tasks) <= 1:
         source = (r for task in tasks for r in convert(task, progress))
         if fmt == "parquet":
@@ -68,11 +111,11 @@ def export(
             return write_parquet(source, columns, output)
         if output:
             with open(output, "w", encoding="utf-8", newline="") as fh:
-                return write_csv(source, columns, fh)
-        return write_csv(source, columns, stdout)
-    where = Path(output).resolve().parent if output else None
+                return write_csv(source, columns, fh, raw=raw)
+        return write_csv(source, columns, stdout, raw=raw)
+    where = Path(output).parent if output else None
     with tempfile.TemporaryDirectory(prefix=".hilt-export-", dir=where) as tmp:
-        part = partial(_write_part, fmt=fmt, folder=tmp, columns=columns, convert=convert)
+        part = partial(_write_part, fmt=fmt, folder=tmp, columns=columns, convert=convert, raw=raw)
         parts = _pool.run(part, tasks, workers, progress)
         if fmt == "parquet":
             assert output is not None
@@ -83,6 +126,29 @@ def export(
         else:
             _join_csv([p for p, _ in parts], columns, stdout)
         return sum(n for _, n in parts)
+
+
+@contextlib.contextmanager
+def private_output(output: str) -> Iterator[str]:
+    """The path to write an export to: a new file readable by its owner only (0600: it
+    holds what users typed) beside ``output``, renamed over it once complete, removed if
+    the export fails, so ``output`` is never seen half written and a failure leaves what
+    was there before. A symbolic link is followed; an output that is not a regular file
+    (``/dev/stdout``, a pipe) is written directly."""
+    given = Path(output)
+    if given.exists() and not given.is_file():  # both follow links, as open() does
+        yield output
+        return
+    real = Path(os.path.realpath(given))
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.hilt-export-", suffix=".tmp", dir=real.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _task_rows(
@@ -107,13 +173,14 @@ def _write_part(
     folder: str,
     columns: list[str],
     convert: Callable[[Task, Progress | None], Iterator[dict[str, Any]]],
+    raw: bool = False,
 ) -> tuple[str, int]:
     name = f"{folder}/part-{task.offset + task.start:016d}"
     rows = convert(task, progress)
     if fmt == "parquet":
         return name, write_parquet(rows, columns, name)
     with open(name, "w", encoding="utf-8", newline="") as fh:
-        return name, write_csv(rows, columns, fh, header=False)
+        return name, write_csv(rows, columns, fh, header=False, raw=raw)
 
 
 def _join_csv(parts: list[str], columns: list[str], out: IO[str]) -> None:
@@ -126,7 +193,7 @@ def _join_csv(parts: list[str], columns: list[str], out: IO[str]) -> None:
 def _join_parquet(parts: list[str], columns: list[str], output: str) -> int:
     pa, pq = pyarrow()
     n = 0
-    with pq.ParquetWriter(output, _schema(pa, columns)[0]) as writer:
+    with pq.ParquetWriter(output, _schema(pa, columns)) as writer:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches(batch_size=_BATCH):
                 writer.write_batch(batch)
@@ -134,70 +201,70 @@ def _join_parquet(parts: list[str], columns: list[str], output: str) -> int:
     return n
 
 
+# A cell that begins with one of these is run as a formula when the CSV is opened in a
+# spreadsheet (CWE-1236; the full-width forms too, in some locales); a tab or a carriage
+# return first is dropped by some importers, which then see what follows.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_SUSPECT = frozenset((*_FORMULA_START, " "))  # a cheap first test: most cells pass it
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` made inert for a spreadsheet: text that could start a formula (after
+    spaces) gets a leading apostrophe, which spreadsheets take as "this is text" and do
+    not show; numbers and other text are left as they are."""
+    if (
+        type(value) is str
+        and value[:1] in _SUSPECT
+        and value.lstrip(" ").startswith(_FORMULA_START)
+    ):
+        return "'" + value
+    return value
+
+
 def write_csv(
-    rows: Iterable[dict[str, Any]], columns: list[str], out: IO[str], *, header: bool = True
+    rows: Iterable[dict[str, Any]],
+    columns: list[str],
+    out: IO[str],
+    *,
+    header: bool = True,
+    raw: bool = False,
 ) -> int:
+    """Write ``rows`` as CSV; return how many. Unless ``raw``, text cells that a
+    spreadsheet would run as formulas are neutralised (:func:`neutralise`)."""
     writer = csv.writer(out)
     if header:
         writer.writerow(columns)
     n = 0
     for r in rows:
-        writer.writerow([r[c] for c in columns])
+        if raw:
+            writer.writerow([r[c] for c in columns])
+        else:
+            writer.writerow([neutralise(r[c]) for c in columns])
         n += 1
     return n
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value == "" or value is None else str(value)
-
-
-def _schema(pa: Any, columns: list[str]) -> tuple[Any, list[Callable[[Any], Any]]]:
+def _schema(pa: Any, columns: list[str]) -> Any:
     fields = []
-    convert: list[Callable[[Any], Any]] = []
     for c in columns:
         if c == "timestamp":
             fields.append(pa.field(c, pa.timestamp("us", tz="UTC")))
-            convert.append(_timestamp)
         elif c in INT_COLUMNS:
             fields.append(pa.field(c, pa.int64()))
-            convert.append(_int)
         elif c in FLOAT_COLUMNS:
             fields.append(pa.field(c, pa.float64()))
-            convert.append(_float)
         else:
             fields.append(pa.field(c, pa.string()))
-            convert.append(_str)
-    return pa.schema(fields), convert
+    return pa.schema(fields)
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: str) -> int:
+    """Write ``rows`` as Parquet with typed columns (:class:`hilt.reading.ColumnTypes`);
+    values that do not fit their column are left empty, and a warning counts them."""
     pa, pq = pyarrow()
-    schema, convert = _schema(pa, columns)
+    schema = _schema(pa, columns)
+    types = ColumnTypes()
+    convert = [types.converter(c) for c in columns]
     n = 0
     with pq.ParquetWriter(path, schema) as writer:
         for batch in _batches(rows, _BATCH):
@@ -207,6 +274,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: str)
             ]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             n += len(batch)
+    types.warn("export")
     return n
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hilt_core import Registry
+from hilt_core.options import declared
 
 
 def describe(reg: Registry) -> dict[str, Any]:
@@ -24,6 +25,8 @@ def describe(reg: Registry) -> dict[str, Any]:
                 "version": version,
                 "hooks": hooks,
                 "aliases": aliases,
+                # None: the plugin declares nothing (it may take any keyword option)
+                "options": None if (opts := declared(plugin)) is None else dict(opts),
             }
         )
     failed = []
@@ -47,6 +50,8 @@ def render(info: dict[str, Any]) -> str:
             alias = f" (also: {', '.join(p['aliases'])})" if p["aliases"] else ""
             hooks = ", ".join(p["hooks"]) or "no hooks"
             out.append(f"{p['name']:<{w_name}}  {dist:<{w_dist}}  {hooks}{alias}")
+            if p.get("options"):
+                out.append(f"{'':<{w_name}}  options: {', '.join(sorted(p['options']))}")
     for f in info["failed"]:
         dist = f" ({f['distribution']} {f['version']})" if f["distribution"] else ""
         out.append(f"FAILED {f['name']}{dist}: {f['error']}")

@@ -6,12 +6,14 @@ million-event log must take seconds.
 
 A *call* is an event that carries the outcome of an LLM request: a ``completion``, or a
 ``system`` event that reports an error (``error_code`` / ``error_type`` or a status code
-other than 200). Tokens and cost are summed over calls; latency percentiles are over the
-calls that measured one.
+other than 200). ``run`` and ``step`` events (format 1.1: a LangGraph run and its nodes)
+are never calls, whatever they carry. Tokens and cost are summed over calls; latency
+percentiles are over the calls that measured one.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +21,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt.reading import Filter, PathArg, file_records, files
+from hilt._terminal import printable
+from hilt.reading import Filter, file_records, files
+from hilt_core.paths import PathArg
+from hilt_core.values import number_or_none
+
+log = logging.getLogger("hilt")
 
 GROUPS = ("model", "day", "conversation", "user", "provider", "none")
 _NO_KEY = "(none)"
@@ -83,18 +92,66 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     return round(value, 3)
 
 
+# Values past these are not believed (a trillion tokens, a trillion dollars or ms).
+_MAX_COUNT = 1 << 40
+_MAX_AMOUNT = 1e12
+
+
 def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005").
-        try:
-            return float(value.strip().replace(",", "."))
-        except ValueError:
-            return None
-    return None
+    """A finite amount from a JSON number or a numeric string (as every reader reads
+    them: hilt_core.values), or None; None past a trillion too."""
+    number = number_or_none(value)
+    return number if number is not None and -_MAX_AMOUNT < number < _MAX_AMOUNT else None
+
+
+class _Odd:
+    """Lines with values of the wrong type (a numeric timestamp, a token count written as
+    text, an object where a name goes): they are read as far as possible, counted, and
+    the first one is described in one warning at the end."""
+
+    __slots__ = ("_line", "first", "lines", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lines = 0
+        self.first = ""
+        self._line: dict[str, Any] | None = None
+
+    def note(self, d: dict[str, Any], what: str) -> None:
+        if self._line is d:
+            return
+        self._line = d
+        self.lines += 1
+        if self.lines == 1:
+            self.first = f"{self.path}, event {_short(d.get('event_id'))}: {what}"
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _name(value: Any) -> str:
+    """A group name from a value that is not a string: its JSON text."""
+    return orjson.dumps(value).decode()
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number")
+
+
+def _count(value: Any, name: str, d: dict[str, Any], odd: _Odd) -> int:
+    """A token count, from what a line holds: a count written as text or as a whole float
+    is read (and noted); anything else (negative, past a trillion, a word) counts 0."""
+    if type(value) is int and 0 <= value < _MAX_COUNT:
+        return value
+    number = _number(value)
+    if number is not None and number.is_integer() and 0 <= number < _MAX_COUNT:
+        odd.note(d, f"metrics.tokens.{name} {_short(value)} read as {int(number)}")
+        return int(number)
+    odd.note(d, f"metrics.tokens.{name} {_short(value)} left out")
+    return 0
 
 
 def _from_row(d: dict[str, Any]) -> dict[str, Any]:
@@ -122,19 +179,24 @@ def _from_row(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _key_function(by: str) -> Callable[[dict[str, Any], dict[str, Any]], Any]:
+_KeyOf = Callable[[dict[str, Any], dict[str, Any], "str | None", "str | None"], Any]
+
+
+def _key_function(by: str) -> _KeyOf:
+    """The group of a line, from the line, its extensions, its conversation and its
+    timestamp (the last two already checked to be strings or None)."""
     if by == "model":
-        return lambda d, ext: ext.get("model") or ext.get("request_model")
+        return lambda d, ext, sid, ts: ext.get("model") or ext.get("request_model")
     if by == "day":
-        return lambda d, ext: (d.get("timestamp") or "")[:10] or None
+        return lambda d, ext, sid, ts: ts[:10] if ts else None
     if by == "conversation":
-        return lambda d, ext: d.get("session_id")
+        return lambda d, ext, sid, ts: sid
     if by == "user":
-        return lambda d, ext: ext.get("user_id")
+        return lambda d, ext, sid, ts: ext.get("user_id")
     if by == "provider":
-        return lambda d, ext: ext.get("provider")
+        return lambda d, ext, sid, ts: ext.get("provider")
     if by == "none":
-        return lambda d, ext: None
+        return lambda d, ext, sid, ts: None
     raise ValueError(f"Unknown grouping {by!r}; choose one of {', '.join(GROUPS)}")
 
 
@@ -180,6 +242,8 @@ class _Part:
     conversations: set[Any] = field(default_factory=set)
     first: str | None = None
     last: str | None = None
+    odd_lines: int = 0  # lines with values of the wrong type (see _Odd)
+    odd_first: str = ""
 
 
 def _scan(task: Task, progress: Progress | None, *, by: str, keep: Filter | None) -> _Part:
@@ -194,18 +258,34 @@ def _scan(task: Task, progress: Progress | None, *, by: str, keep: Filter | None
     lines = file_records(
         Path(task.path), progress=progress, offset=task.offset, start=task.start, end=task.end
     )
+    odd = _Odd(task.path)
     for line in lines:
         if check is not None and not check(line):
             continue
         d = line if "actor" in line else _from_row(line)
+        # Each value is checked where it is used: a line of the wrong shape is read as
+        # far as it can be, never ends the command (see _Odd).
         ext = d.get("extensions") or _EMPTY
-        key = key_of(d, ext)
+        if type(ext) is not dict:
+            odd.note(d, f"extensions is {_kind(ext)}, not an object")
+            ext = _EMPTY
+        sid = d.get("session_id")
+        if sid is not None and type(sid) is not str:
+            odd.note(d, f"session_id {_short(sid)} is not a string")
+            sid = _name(sid)
+        ts = d.get("timestamp")
+        if ts is not None and type(ts) is not str:
+            odd.note(d, f"timestamp {_short(ts)} is not a string")
+            ts = None
+        key = key_of(d, ext, sid, ts)
+        if key is not None and type(key) is not str:
+            odd.note(d, f"the {by} {_short(key)} is not a string")
+            key = _name(key)
         tally = groups.get(key)
         if tally is None:
             tally = groups[key] = Tally()
         tally.events += 1
-        conversations.add(d.get("session_id"))
-        ts = d.get("timestamp")
+        conversations.add(sid)
         if ts is not None:
             if first is None or ts < first:
                 first = ts
@@ -213,11 +293,12 @@ def _scan(task: Task, progress: Progress | None, *, by: str, keep: Filter | None
                 last = ts
         action = d.get("action")
         if action == "completion":
-            _count_call(tally, d, ext, False)
+            _count_call(tally, d, ext, False, odd)
         elif action == "system" and (
             "error_code" in ext or "error_type" in ext or ext.get("status_code", 200) != 200
         ):
-            _count_call(tally, d, ext, True)
+            _count_call(tally, d, ext, True, odd)
+    part.odd_lines, part.odd_first = odd.lines, odd.first
     part.first, part.last = first, last
     return part
 
@@ -247,6 +328,14 @@ def compute(
     parts = _pool.run(partial(_scan, by=by, keep=keep), tasks, workers, progress)
     if progress is not None:
         progress(sum(p.stat().st_size for p in found))
+    odd = [p for p in parts if p.odd_lines]
+    if odd:
+        log.warning(
+            "HILT stats read %d lines with values of the wrong type as far as it could: "
+            "numbers written as text were read, other wrong values left out (the first: %s)",
+            sum(p.odd_lines for p in odd),
+            odd[0].odd_first,
+        )
     return _combine([str(p) for p in found], by, parts)
 
 
@@ -279,40 +368,68 @@ def _combine(names: list[str], by: str, parts: list[_Part]) -> Report:
     )
 
 
-def _count_call(tally: Tally, d: dict[str, Any], ext: dict[str, Any], error: bool) -> None:
+def _count_call(
+    tally: Tally, d: dict[str, Any], ext: dict[str, Any], error: bool, odd: _Odd
+) -> None:
     tally.calls += 1
     metrics = d.get("metrics") or _EMPTY
+    if type(metrics) is not dict:
+        odd.note(d, f"metrics is {_kind(metrics)}, not an object")
+        metrics = _EMPTY
     if error:
         tally.errors += 1
         status = str(ext.get("status_code", "unknown"))
         tally.errors_by_status[status] = tally.errors_by_status.get(status, 0) + 1
     tokens = metrics.get("tokens")
-    if tokens:
+    if tokens and type(tokens) is not dict:
+        odd.note(d, f"metrics.tokens is {_kind(tokens)}, not an object")
+    elif tokens:
         prompt = tokens.get("prompt") or 0
         completion = tokens.get("completion") or 0
+        total = tokens.get("total") or 0
+        cached = tokens.get("cached") or 0
+        reasoning = tokens.get("reasoning") or 0
+        if not (  # the usual line: five plain counts
+            type(prompt) is int
+            and type(completion) is int
+            and type(total) is int
+            and type(cached) is int
+            and type(reasoning) is int
+            and 0 <= (prompt | completion | total | cached | reasoning) < _MAX_COUNT
+        ):
+            prompt = _count(prompt, "prompt", d, odd)
+            completion = _count(completion, "completion", d, odd)
+            total = _count(total, "total", d, odd)
+            cached = _count(cached, "cached", d, odd)
+            reasoning = _count(reasoning, "reasoning", d, odd)
         tally.prompt += prompt
         tally.completion += completion
-        tally.total += tokens.get("total") or (prompt + completion)
-        tally.cached += tokens.get("cached") or 0
-        tally.reasoning += tokens.get("reasoning") or 0
+        tally.total += total or (prompt + completion)
+        tally.cached += cached
+        tally.reasoning += reasoning
     cost = metrics.get("cost_usd")
-    if type(cost) is float:
+    if type(cost) is float and -_MAX_AMOUNT < cost < _MAX_AMOUNT:
         tally.cost += cost
     else:
         number = _number(cost)
         if number is not None:
             tally.cost += number
-        elif not error:
-            tally.unpriced += 1
+        else:
+            if cost is not None:
+                odd.note(d, f"metrics.cost_usd {_short(cost)} left out")
+            if not error:
+                tally.unpriced += 1
     latency = metrics.get("latency_ms")
     if latency is None:
         latency = ext.get("latency_ms")  # where hilt-python 0.2.8 wrote it
-    if type(latency) is float:
+    if type(latency) is float and 0 <= latency < _MAX_AMOUNT:
         tally.latencies.append(latency)
     elif latency is not None:
         value = _number(latency)
-        if value is not None:
+        if value is not None and value >= 0:
             tally.latencies.append(value)
+        else:
+            odd.note(d, f"latency_ms {_short(latency)} left out")
 
 
 def _merge(into: Tally, part: Tally) -> None:
@@ -360,7 +477,7 @@ def render(report: Report, limit: int | None = 25) -> str:
         f"in {n_files} file{'s' * (n_files != 1)}"
     )
     if report.first and report.last:
-        head += f" ({report.first[:19]} .. {report.last[:19]})"
+        head += f" ({printable(report.first[:19])} .. {printable(report.last[:19])})"
     titles = [
         report.group_by if report.group_by != "none" else "",
         "calls",
@@ -396,7 +513,7 @@ def render(report: Report, limit: int | None = 25) -> str:
 
     if report.group_by != "none":
         for g in data["groups"]:
-            key = _NO_KEY if g["key"] is None else str(g["key"])
+            key = _NO_KEY if g["key"] is None else printable(str(g["key"]))
             table.append(line(key if len(key) <= 40 else key[:39] + "~", g))
     table.append(line("total", tot))
     widths = [max(len(r[i]) for r in table) for i in range(len(titles))]
@@ -412,7 +529,7 @@ def render(report: Report, limit: int | None = 25) -> str:
         out.append(f"... and {data['groups_not_shown']:,} more (--limit 0 shows all)")
     notes = []
     if tot["errors_by_status"]:
-        parts = [f"{code}: {n:,}" for code, n in tot["errors_by_status"].items()]
+        parts = [f"{printable(code)}: {n:,}" for code, n in tot["errors_by_status"].items()]
         notes.append("errors by status code: " + ", ".join(parts))
     if tot["unpriced_calls"]:
         notes.append(f"* {tot['unpriced_calls']:,} calls carry no cost (model not priced)")

@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from hilt.reading import flat_row, is_event
+from hilt._terminal import printable
+from hilt.reading import check_log, flat_row, is_event
 
 log = logging.getLogger("hilt")
 
@@ -61,14 +62,14 @@ def format_line(data: dict[str, Any], width: int) -> str:
     """One event as a line of at most ``width`` characters: time (UTC, as written),
     conversation, speaker, action, tokens in>out, cost, status, text."""
     r = flat_row(data, message_limit=None)
-    ts = str(r["timestamp"])[5:19].replace("T", " ")  # MM-DD HH:MM:SS
-    status = str(r["status_code"])
-    head = (
-        f"{ts:<14} {r['session']:<13} {r['speaker']:<14} {r['action']:<10} "
-        f"{_tokens(r):>9} {_cost(r['cost_usd']):>10} {status:>3}"
-    )
+    # What the log holds is shown, never run: escapes become text (hilt._terminal).
+    ts = printable(str(r["timestamp"])[5:19].replace("T", " "))  # MM-DD HH:MM:SS
+    session, speaker = printable(str(r["session"])), printable(str(r["speaker"]))
+    action, status = printable(str(r["action"])), printable(str(r["status_code"]))
+    tokens, cost = printable(_tokens(r)), printable(_cost(r["cost_usd"]))
+    head = f"{ts:<14} {session:<13} {speaker:<14} {action:<10} {tokens:>9} {cost:>10} {status:>3}"
     room = width - len(head) - 1
-    text = r["message"]
+    text = printable(r["message"])
     if room < 4:
         return head[:width]
     if len(text) > room:
@@ -148,6 +149,7 @@ def tail(
     interval: float = 0.5,
     notice: Callable[[str], None] | None = None,
 ) -> None:
+    check_log(path)
     lines, end = last_lines(path, n)
     for line in lines:
         text = render(line, width)

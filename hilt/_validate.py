@@ -20,7 +20,7 @@ import orjson
 
 from hilt import _pool
 from hilt._pool import Progress, Task
-from hilt_jsonl.reader import event_from_data, is_row
+from hilt_core.decode import event_from_data, is_row
 
 _ERRORS_PER_LINE = 3
 Checker = Callable[[Any], list[str]]
@@ -81,7 +81,10 @@ def schema_checker() -> Checker | None:
     validator = jsonschema.Draft202012Validator(flat)
 
     def check(data: Any) -> list[str]:
-        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        try:
+            errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        except RecursionError:  # jsonschema quotes a wrong value whole, recursively
+            return ["(line): nested too deep to check (a value holds hundreds of levels)"]
         out = []
         for err in errors[:_ERRORS_PER_LINE]:
             where = ".".join(str(p) for p in err.absolute_path) or "(line)"

@@ -5,11 +5,14 @@
     hilt stats FILE...              calls, errors, tokens, cost, latency, grouped by a key
     hilt validate FILE...           check every line against the format's JSON Schema
     hilt export FILE... --to csv    flat rows (the Sheets columns) as CSV or Parquet
+    hilt report FILE... -o OUT      one HTML page: overview and conversations; --serve
     hilt plugins                    installed plugins, their hooks, and failures
     hilt erase FILE... --user ID    remove a conversation's or a user's events
+    hilt sheets status|replay       rows waiting for Google Sheets; send them now
 
 Results go to stdout, warnings and progress to stderr (progress only on a terminal).
-Exit codes: 0 done, 1 ``validate`` found invalid lines, 2 bad usage or unreadable input.
+Exit codes: 0 done, 1 ``validate`` found invalid lines or ``erase`` could not search a
+file, 2 bad usage or unreadable input.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ def _out() -> Any:
 
 
 def _err(message: str) -> None:
-    print(f"hilt: {message}", file=sys.stderr)
+    from hilt._terminal import printable
+
+    print(f"hilt: {printable(message)}", file=sys.stderr)
 
 
 # -- demo ---------------------------------------------------------------------------------
@@ -118,6 +123,7 @@ def _progress_flag(args: argparse.Namespace) -> bool | None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from hilt import _validate
     from hilt._progress import Progress
+    from hilt._terminal import printable
     from hilt.reading import files
 
     paths = files(*args.files)
@@ -135,7 +141,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         shown = res.problems if args.max_errors == 0 else res.problems[: args.max_errors]
         if not args.quiet:
             for lineno, problem in shown:
-                out.write(f"{res.path}:{lineno}: {problem}\n")
+                out.write(f"{res.path}:{lineno}: {printable(problem)}\n")
             if len(shown) < len(res.problems):
                 out.write(f"{res.path}: ... and {len(res.problems) - len(shown):,} more\n")
         verdict = "all valid" if not res.invalid else f"{res.invalid:,} invalid"
@@ -153,8 +159,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from hilt import _export
     from hilt._progress import Progress
-    from hilt.reading import check_columns, files, make_filter
-    from hilt_core import KNOWN_COLUMNS
+    from hilt.reading import files, make_filter
+    from hilt_core.columns import KNOWN_COLUMNS, check_columns
 
     fmt = args.to
     if fmt is None and args.output:
@@ -183,16 +189,52 @@ def cmd_export(args: argparse.Namespace) -> int:
             keep=keep,
             progress=bar,
             workers=args.jobs,
+            raw_cells=args.raw_cells,
         )
     if args.output:
         _err(f"exported {n:,} rows to {args.output}")
     return EXIT_OK
 
 
+# -- report -------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from hilt import _report
+    from hilt.reading import make_filter
+
+    filters = _filters(args)
+    keep = make_filter(**filters)
+    if args.serve:
+
+        def ready(url: str) -> None:
+            _err(f"serving the report on {url} (reload for new calls; Ctrl-C stops)")
+
+        with contextlib.suppress(KeyboardInterrupt):
+            _report.serve(
+                args.files,
+                port=args.port,
+                keep=keep,
+                filters=filters,
+                max_conversations=args.conversations,
+                ready=ready,
+            )
+        return EXIT_OK
+    size, data = _report.write(
+        args.files, args.output, keep=keep, filters=filters, max_conversations=args.conversations
+    )
+    if args.output != "-":
+        total = data["total"]
+        _err(
+            f"wrote {args.output} ({size / 1e6:,.1f} MB): {total['calls']:,} calls, "
+            f"{total['conversations']:,} conversations ({data['conversations_shown']:,} "
+            "with their turns)"
+        )
+    return EXIT_OK
+
+
 # -- plugins ------------------------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace) -> int:
     from hilt._plugin_list import describe, render
-    from hilt_core import default_registry
+    from hilt_core.registry import default_registry
 
     info = describe(default_registry())
     if args.json:
@@ -221,7 +263,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
         _out().write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         _out().write(f"{report}\n")
-    return EXIT_OK
+    # A file it could not search (a compressed rotation) may still hold the person's data.
+    return EXIT_INVALID if report.skipped else EXIT_OK
 
 
 # -- parser -------------------------------------------------------------------------------
@@ -325,10 +368,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="cut message to N characters (Sheets uses 500; default: whole text)",
     )
+    p.add_argument(
+        "--raw-cells",
+        action="store_true",
+        help="CSV: write text starting with = + - @ as logged (default: a ' is put first, "
+        "so a spreadsheet does not run it as a formula)",
+    )
     p.add_argument("-j", "--jobs", type=int, metavar="N", help="processes (as for stats)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_filters(p)
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("report", help="one HTML page of a log: overview and conversations")
+    p.add_argument("files", nargs="+", metavar="FILE", help="logs or glob patterns")
+    p.add_argument(
+        "-o", "--output", default="hilt-report.html", metavar="OUT", help="default hilt-report.html"
+    )
+    p.add_argument(
+        "--conversations",
+        type=_positive,
+        default=500,
+        metavar="N",
+        help="the N most recent conversations carried with their text (default 500; 0: none)",
+    )
+    p.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 instead")
+    p.add_argument("--port", type=_positive, default=8765, help="with --serve (default 8765)")
+    _add_filters(p)
+    p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("plugins", help="installed plugins, their hooks, and load failures")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -342,7 +408,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(handler=cmd_erase)
+
+    from hilt import _sheets_cmd
+
+    _sheets_cmd.add_parser(sub)
     return parser
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Warnings quote logs (an event id, a model name): escapes are shown, not run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from hilt._terminal import printable
+
+        return printable(super().format(record))
 
 
 @contextlib.contextmanager
@@ -350,7 +429,7 @@ def _warnings_to_stderr() -> Iterator[None]:
     """Show the library's warnings (skipped lines...) on stderr while the command runs."""
     logger = logging.getLogger("hilt")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("hilt: %(levelname)s: %(message)s"))
+    handler.setFormatter(_TerminalFormatter("hilt: %(levelname)s: %(message)s"))
     handler.setLevel(logging.WARNING)
     logger.addHandler(handler)
     old_level = logger.level

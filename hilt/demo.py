@@ -1,15 +1,22 @@
-"""``hilt demo``: real OpenAI SDK calls against an embedded local endpoint, logged by HILT.
+"""``hilt demo``: real OpenAI and Anthropic SDK calls against embedded local endpoints,
+logged by HILT.
 
-No API key and no network: :class:`hilt_openai.testing.FakeOpenAI` answers on 127.0.0.1
-with bodies built from the SDK's own types. The demo makes a plain call, a second turn of
-the same conversation, a streamed call, two concurrent async calls and one call that fails
-with HTTP 429, then prints the log it wrote.
+No API key and no network: :class:`hilt_openai.testing.FakeOpenAI` and
+:class:`hilt_anthropic.testing.FakeAnthropic` answer on 127.0.0.1 with bodies built from
+each SDK's own types. The demo makes a plain call, a second turn of the same conversation,
+a streamed call, two concurrent async calls, a third turn of that conversation on Claude
+(the same conversation id; its prompt answers the OpenAI completion), a streamed Claude
+call through ``messages.stream()``, and one call that fails with HTTP 429, then prints the
+log it wrote. The Claude calls are made when ``anthropic`` and ``hilt-anthropic`` are
+installed (requirements.txt installs both).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
 import shutil
 import sys
@@ -19,7 +26,7 @@ from typing import Any
 DEFAULT_LOG = "hilt-demo-logs/demo.jsonl"
 
 
-def _run_calls(base_url: str) -> None:
+def _run_calls(base_url: str) -> list[Any]:
     import openai
 
     client = openai.OpenAI(base_url=base_url, api_key="demo-key", max_retries=0)
@@ -32,7 +39,8 @@ def _run_calls(base_url: str) -> None:
         {"role": "assistant", "content": first.choices[0].message.content},
         {"role": "user", "content": "Now make them shorter"},
     ]
-    client.chat.completions.create(model="gpt-4o-mini", messages=history)
+    second = client.chat.completions.create(model="gpt-4o-mini", messages=history)
+    history.append({"role": "assistant", "content": second.choices[0].message.content})
     stream = client.chat.completions.create(
         model="gpt-4o",
         messages=[{"role": "user", "content": "Stream a haiku about logs"}],
@@ -54,6 +62,32 @@ def _run_calls(base_url: str) -> None:
         await aclient.close()
 
     asyncio.run(concurrent())
+    return history
+
+
+def _has_claude() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("anthropic", "hilt_anthropic"))
+
+
+def _run_claude(base_url: str, history: list[Any]) -> None:
+    """The conversation's next turn on Claude, then a streamed Claude call."""
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=base_url, api_key="demo-key", max_retries=0)
+    system, *turns = history
+    client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=300,
+        system=system["content"],
+        messages=[*turns, {"role": "user", "content": "Say it again, Claude"}],
+    )
+    with client.messages.stream(
+        model="claude-haiku-4-5",
+        max_tokens=300,
+        messages=[{"role": "user", "content": "Stream a haiku about Claude"}],
+    ) as stream:
+        for _text in stream.text_stream:
+            pass
 
 
 def _show(path: Path) -> None:
@@ -96,12 +130,20 @@ def main(argv: list[str] | None = None) -> int:
     # "no cost" and why rather than guess); price its models as OpenAI lists them.
     hilt_costs.set_price("gpt-4o-mini", input_per_mtok=0.15, output_per_mtok=0.60)
     hilt_costs.set_price("gpt-4o-2024-08-06", input_per_mtok=2.50, output_per_mtok=10.00)
+    hilt_costs.set_price("claude-haiku-4-5-20251001", input_per_mtok=1.00, output_per_mtok=5.00)
     path = Path(args.file)
     if path.exists():
         path.unlink()
-    with FakeOpenAI(model_map={"gpt-4o": "gpt-4o-2024-08-06"}) as server:
+    claude = _has_claude()
+    with contextlib.ExitStack() as servers:
+        server = servers.enter_context(FakeOpenAI(model_map={"gpt-4o": "gpt-4o-2024-08-06"}))
         session = hilt.instrument(backend="local", filepath=path, include_usage=True)
-        _run_calls(server.base_url)
+        history = _run_calls(server.base_url)
+        if claude:
+            from hilt_anthropic.testing import FakeAnthropic
+
+            fake_claude = FakeAnthropic(model_map={"claude-haiku-4-5": "claude-haiku-4-5-20251001"})
+            _run_claude(servers.enter_context(fake_claude).base_url, history)
         server.fail_next(status=429)
         client = openai.OpenAI(base_url=server.base_url, api_key="demo-key", max_retries=0)
         try:

@@ -15,85 +15,75 @@ that says so: it is not a HILT log.
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
 from hilt_core import Event, HILTError
-from hilt_core.columns import KNOWN_COLUMNS, assemble, one_line, session_alias
-from hilt_jsonl.reader import event_from_data, is_row
+from hilt_core.columns import KNOWN_COLUMNS, assemble, check_columns, one_line, session_alias
+from hilt_core.decode import event_from_data, is_event, is_row
+from hilt_core.paths import PathArg, log_files
+from hilt_core.values import as_utc, number_or_none, parse_timestamp, timestamp_or_none
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped,unused-ignore]
 
 log = logging.getLogger("hilt")
 
-PathArg = str | os.PathLike[str]
 TimeArg = datetime | date | str
 # Invalid lines named one by one in the log, per file; the rest are counted.
 _NAMED_BAD_LINES = 5
-_GLOB_CHARS = frozenset("*?[")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 # -- files --------------------------------------------------------------------------------
-def files(*paths: PathArg) -> list[Path]:
-    """The log files named by ``paths`` (files, directories and glob patterns), in the
-    order given; a directory stands for its ``*.jsonl`` files, and each pattern's or
-    directory's files are sorted by name (rotated files sort oldest first).
-
-    Raises :class:`HILTError` for a missing file, a pattern that matches nothing, or a
-    directory without logs (with the pattern to use instead).
-    """
-    if not paths:
-        raise HILTError("No log file given")
-    found: list[Path] = []
-    for raw in paths:
-        text = os.fspath(raw)
-        if _GLOB_CHARS & set(text):
-            matches = sorted(glob.glob(os.path.expanduser(text), recursive=True))
-            matched = [Path(m) for m in matches if not Path(m).is_dir()]
-            if not matched:
-                raise HILTError(f"No file matches {text!r}")
-            found.extend(matched)
-            continue
-        p = Path(text).expanduser()
-        if p.is_dir():
-            inside = sorted(q for q in p.glob("*.jsonl") if q.is_file() and q.name[0] != ".")
-            if not inside:
-                raise HILTError(
-                    f"{p} is a directory with no *.jsonl file in it; give the log files, "
-                    f"or a pattern such as '{p / '**' / '*.jsonl'}'"
-                )
-            found.extend(inside)
-            continue
-        if not p.exists():
-            raise HILTError(f"File not found: {p}")
-        found.append(p)
-    unique: dict[Path, None] = dict.fromkeys(found)
-    return list(unique)
+files = log_files  # files, directories and glob patterns: see hilt_core.paths.log_files
 
 
 # -- raw lines ----------------------------------------------------------------------------
-def is_event(data: Any) -> bool:
-    return isinstance(data, dict) and (
-        ("action" in data and ("actor" in data or "session_id" in data)) or is_row(data)
-    )
-
-
 def _not_a_log(path: Path, line: bytes, why: str) -> HILTError:
     start = line[:80].decode("utf-8", "replace").strip()
     return HILTError(
         f"{path} is not a HILT log: its first line {why} ({start!r}...). A HILT log has one "
         "JSON event per line with session_id, actor and action (or the columns= form)"
     )
+
+
+def _undecoded(line: bytes, exc: Exception) -> tuple[str, bool]:
+    """Why a line that fails to decode is skipped, and whether it is torn: only such a
+    line can be, when a crash cut it short (no newline)."""
+    return f"is not JSON: {exc}", not line.endswith(b"\n")
+
+
+def _not_event(data: Any) -> str:
+    return "is not a HILT event" if isinstance(data, dict) else "is not a JSON object"
+
+
+def check_log(path: Path) -> None:
+    """Raise the :class:`HILTError` that reading ``path`` would raise on its first line
+    when the file is not a HILT log, without reading further: commands call it before
+    they write anything. An empty file, or one whose only line is still being written
+    (torn), passes."""
+    with path.open("rb") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                why, torn = _undecoded(line, exc)
+                if torn:
+                    return
+                raise _not_a_log(path, line, why) from None
+            if not is_event(data):
+                raise _not_a_log(path, line, _not_event(data))
+            return
 
 
 def records(
@@ -157,9 +147,7 @@ def file_records(
             except orjson.JSONDecodeError as exc:
                 if not line.strip():
                     continue
-                why: str = f"is not JSON: {exc}"
-                # Only a line that fails to decode can be torn: a crash cut it short.
-                torn = not line.endswith(b"\n")
+                why, torn = _undecoded(line, exc)
             else:
                 if type(data) is dict and (
                     ("actor" in data and "action" in data) or is_event(data)
@@ -167,8 +155,7 @@ def file_records(
                     seen = True
                     yield data
                     continue
-                why = "is not a HILT event" if isinstance(data, dict) else "is not a JSON object"
-                torn = False
+                why, torn = _not_event(data), False
             if not seen and not torn:
                 raise _not_a_log(path, line, why)
             what = "torn last line" if torn else "invalid line"
@@ -187,7 +174,7 @@ def parse_time(value: TimeArg, *, now: datetime | None = None) -> datetime:
     """A point in time from a datetime, a date, an ISO 8601 string, or an age such as
     ``"90m"``, ``"24h"``, ``"7d"`` (before now). Naive times are UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return as_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     text = str(value).strip()
@@ -195,13 +182,12 @@ def parse_time(value: TimeArg, *, now: datetime | None = None) -> datetime:
     if unit is not None and text[:-1].replace(".", "", 1).isdigit():
         return (now or datetime.now(UTC)) - timedelta(seconds=float(text[:-1]) * unit)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_timestamp(text)
     except ValueError:
         raise HILTError(
             f"Not a time: {value!r}. Give an ISO date or time (2026-11-27, "
             "2026-11-27T14:00) or an age (30m, 24h, 7d)"
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -214,17 +200,7 @@ def _as_set(value: str | Iterable[str] | None) -> frozenset[str] | None:
 
 def timestamp_of(data: dict[str, Any]) -> datetime | None:
     """The time of a decoded line (UTC when the line names no offset), or None."""
-    ts = data.get("timestamp")
-    if not isinstance(ts, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(ts)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return timestamp_or_none(data.get("timestamp"))
 
 
 def _ext(data: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +237,12 @@ class Filter:
         return self == Filter()
 
     def __call__(self, data: dict[str, Any]) -> bool:
+        try:
+            return self._keeps(data)
+        except TypeError:  # a list or an object where a name should be: no match
+            return False
+
+    def _keeps(self, data: dict[str, Any]) -> bool:
         if self.actions is not None and data.get("action") not in self.actions:
             return False
         if self.conversations is not None and conversation_of(data) not in self.conversations:
@@ -351,18 +333,12 @@ read_events = events
 
 # -- flat rows ----------------------------------------------------------------------------
 def _cost(value: Any) -> Any:
-    # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005"); v1 writes a number.
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        try:
-            return float(text) if text else ""
-        except ValueError:
-            return ""
-    return "" if value is None else value
+    cost = number_or_none(value)  # hilt-python 0.2.8 wrote a string ("0.000005")
+    return "" if cost is None else cost
 
 
 def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str, Any]:
-    """The flat columns (the Sheets vocabulary: ``hilt_core.KNOWN_COLUMNS``) of one decoded
+    """The flat columns (the Sheets vocabulary: ``hilt_core.columns.KNOWN_COLUMNS``) of one decoded
     line, straight from the dict; the same values as ``hilt_core.columns.row`` on its event.
     Absent values are "" (numbers stay numbers)."""
     if is_row(data):
@@ -372,21 +348,44 @@ def flat_row(data: dict[str, Any], message_limit: int | None = None) -> dict[str
         values["message"] = one_line(str(values["message"]), message_limit)
         values["cost_usd"] = _cost(values["cost_usd"])
         return values
-    metrics = data.get("metrics") or {}
-    actor = data.get("actor") or {}
+    metrics = _object(data, "metrics")
+    actor = _object(data, "actor")
+    text = _object(data, "content").get("text")
+    if text is not None and type(text) is not str:
+        raise HILTError(f"content.text is {_a(text)}, not a string")
+    tokens = metrics.get("tokens") or _NOTHING
+    if type(tokens) is not dict:
+        raise HILTError(f"metrics.tokens is {_a(tokens)}, not an object")
     return assemble(
         timestamp=data.get("timestamp", ""),
         conversation_id=str(data.get("session_id", "")),
         event_id=data.get("event_id", ""),
         speaker=f"{actor.get('type', '')}: {actor.get('id', '')}",
         action=data.get("action", ""),
-        text=(data.get("content") or {}).get("text"),
-        tokens=metrics.get("tokens") or {},
+        text=text,
+        tokens=tokens,
         cost=_cost(metrics.get("cost_usd")),
         latency=metrics.get("latency_ms"),
-        ext=data.get("extensions") or {},
+        ext=_object(data, "extensions"),
         message_limit=message_limit,
     )
+
+
+_NOTHING: dict[str, Any] = {}
+
+
+def _a(value: Any) -> str:
+    """What a JSON value is, in words, for a message."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is an object, {} when absent; an error naming it otherwise."""
+    value = data.get(key) or _NOTHING
+    if type(value) is not dict:
+        raise HILTError(f"{key} is {_a(value)}, not an object")
+    return value
 
 
 def rows(
@@ -398,7 +397,7 @@ def rows(
     **filters: Any,
 ) -> Iterator[dict[str, Any]]:
     """Flat rows (see :func:`flat_row`) of the events that pass ``filters``; ``columns``
-    picks and orders the columns (default: all of ``hilt_core.KNOWN_COLUMNS``)."""
+    picks and orders the columns (default: all of ``hilt_core.columns.KNOWN_COLUMNS``)."""
     cols = check_columns(columns)
     lines = records(*paths, strict=strict, progress=progress)
     yield from rows_of(lines, cols, message_limit, make_filter(**filters), strict=strict)
@@ -415,33 +414,105 @@ def rows_of(
     """The flat rows of decoded lines that pass ``keep`` (columns already checked)."""
     check = None if keep.empty else keep
     cols = None if columns is None or list(columns) == list(KNOWN_COLUMNS) else columns
-    for data in lines:
-        if check is not None and not check(data):
-            continue
-        try:
-            values = flat_row(data, message_limit)
-        except Exception as exc:
-            if strict:
-                raise HILTError(f"Invalid event {data.get('event_id', '')}: {exc}") from exc
-            log.warning("HILT skipped an invalid event %s (%s)", data.get("event_id", ""), exc)
-            continue
-        yield values if cols is None else {c: values[c] for c in cols}
-
-
-def check_columns(columns: Iterable[str] | None) -> list[str] | None:
-    if columns is None:
-        return None
-    cols = [columns] if isinstance(columns, str) else list(columns)
-    bad = [c for c in cols if c not in KNOWN_COLUMNS]
-    if bad:
-        raise HILTError(f"Unknown columns: {bad}. Available columns: {list(KNOWN_COLUMNS)}")
-    return cols
+    skipped = 0
+    try:
+        for data in lines:
+            if check is not None and not check(data):
+                continue
+            try:
+                values = flat_row(data, message_limit)
+            except Exception as exc:
+                if strict:
+                    raise HILTError(f"Invalid event {data.get('event_id', '')}: {exc}") from exc
+                skipped += 1
+                if skipped <= _NAMED_BAD_LINES:
+                    log.warning(
+                        "HILT skipped an invalid event %s (%s)", data.get("event_id", ""), exc
+                    )
+                continue
+            yield values if cols is None else {c: values[c] for c in cols}
+    finally:
+        if skipped > _NAMED_BAD_LINES:
+            log.warning("HILT skipped %d invalid events in all", skipped)
 
 
 INT_COLUMNS = frozenset(
     {"status_code", "tokens_in", "tokens_out", "cached_tokens", "reasoning_tokens", "total_tokens"}
 )
 FLOAT_COLUMNS = frozenset({"cost_usd", "latency_ms", "relevance_score"})
+_INT64 = 1 << 63
+
+
+class ColumnTypes:
+    """The typed value of a flat column, for Parquet and DataFrames: ``timestamp`` a UTC
+    datetime, counts and ``status_code`` 64-bit integers, amounts finite floats, the rest
+    text; None when absent. A number written as a string (``"12"``) is read. A value that
+    does not fit (a numeric timestamp, a count of ``"many"`` or beyond 64 bits) is None
+    as well, and counted, so that the caller can say so (:meth:`warn`)."""
+
+    def __init__(self) -> None:
+        self.bad = 0
+        self.first_bad = ""
+
+    def converter(self, column: str) -> Callable[[Any], Any]:
+        if column == "timestamp":
+            return self.timestamp
+        if column in INT_COLUMNS:
+            return partial(self.integer, column=column)
+        if column in FLOAT_COLUMNS:
+            return partial(self.real, column=column)
+        return self.text
+
+    def _bad(self, column: str, value: Any) -> None:
+        if not self.bad:
+            self.first_bad = f"{column} {_short_repr(value)}"
+        self.bad += 1
+
+    def timestamp(self, value: Any) -> datetime | None:
+        if value == "" or value is None:
+            return None
+        ts = timestamp_or_none(value)
+        if ts is None:
+            self._bad("timestamp", value)
+        return ts
+
+    def integer(self, value: Any, column: str) -> int | None:
+        if type(value) is int and -_INT64 <= value < _INT64:
+            return value
+        if value == "" or value is None:
+            return None
+        number = number_or_none(value)
+        if number is not None and number.is_integer() and -_INT64 <= number < _INT64:
+            return int(number)
+        self._bad(column, value)
+        return None
+
+    def real(self, value: Any, column: str) -> float | None:
+        if value == "" or value is None:
+            return None
+        number = number_or_none(value)
+        if number is None:
+            self._bad(column, value)
+        return number
+
+    @staticmethod
+    def text(value: Any) -> str | None:
+        return None if value == "" or value is None else str(value)
+
+    def warn(self, what: str) -> None:
+        if self.bad:
+            log.warning(
+                "HILT %s: %d values could not be stored as their column's type and were "
+                "left empty (the first: %s)",
+                what,
+                self.bad,
+                self.first_bad,
+            )
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def dataframe(
@@ -460,19 +531,27 @@ def dataframe(
         raise HILTError("hilt.reading.dataframe() needs pandas: pip install pandas") from None
     cols = check_columns(columns) or list(KNOWN_COLUMNS)
     data: dict[str, list[Any]] = {c: [] for c in cols}
-    appenders = [(c, data[c].append) for c in cols]
+    types = ColumnTypes()
+    typed = {"timestamp"} | INT_COLUMNS | FLOAT_COLUMNS
+
+    def keep_as_is(v: Any) -> Any:
+        return None if v == "" else v
+
+    appenders = [
+        (c, data[c].append, types.converter(c) if c in typed else keep_as_is) for c in cols
+    ]
     for values in rows(*paths, columns=cols, message_limit=message_limit, **filters):
-        for c, add in appenders:
-            v = values[c]
-            add(None if v == "" else v)
+        for c, add, convert in appenders:
+            add(convert(values[c]))
+    types.warn("dataframe()")
     frame = pd.DataFrame(data, columns=cols)
     for c in cols:
         if c == "timestamp":
-            frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601")
+            frame[c] = pd.to_datetime(frame[c], utc=True)
         elif c in INT_COLUMNS:
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("Int64")
+            frame[c] = pd.array(data[c], dtype="Int64")
         elif c in FLOAT_COLUMNS:
-            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+            frame[c] = pd.array(data[c], dtype="Float64").astype("float64")
     return frame
 
 
@@ -482,6 +561,7 @@ __all__ = [
     "Filter",
     "dataframe",
     "events",
+    "check_log",
     "files",
     "flat_row",
     "is_event",

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hilt_core import Session, context
+from hilt_core import context
+from hilt_core.protocols import SessionLike
+from hilt_core.session import Session
 
 
 class InstrumentationContext:
     @property
-    def session(self) -> Session | None:
+    def session(self) -> SessionLike | None:
         return context.current_session()
 
     @property

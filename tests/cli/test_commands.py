@@ -108,17 +108,48 @@ def test_tail_reads_one_file(run: Any, tmp_path: Path, log_writer: Any) -> None:
     assert "names 2:" in res.err
 
 
-@pytest.mark.parametrize("command", [["stats"], ["export", "--to", "csv"]])
+@pytest.mark.parametrize("command", [["stats"], ["export", "--to", "csv"], ["tail"]])
 def test_not_a_hilt_log(run: Any, tmp_path: Path, command: list[str]) -> None:
     other = tmp_path / "package.json"
     other.write_text(json.dumps({"name": "left-pad", "version": "1.3.0"}, indent=2) + "\n")
     res = run(command[0], other, *command[1:])
     assert res.code == 2
     assert f"hilt: error: {other} is not a HILT log: its first line is not JSON" in res.err
+    assert res.out == ""  # not even a CSV header
     records = tmp_path / "records.jsonl"
     records.write_text('{"id": 1}\n{"id": 2}\n')
     res = run(command[0], records, *command[1:])
-    assert "its first line is not a HILT event" in res.err
+    assert res.code == 2
+    assert f"hilt: error: {records} is not a HILT log: its first line is not a HILT event" in (
+        res.err
+    )
+    assert res.out == ""
+    assert "WARNING" not in res.err
+
+
+def test_tail_of_a_log_being_started_is_no_error(run: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert run("tail", empty).code == 0
+    torn = tmp_path / "torn.jsonl"  # the first event is being written: no newline yet
+    torn.write_bytes(b'{"hilt_version":"1.0","event_id":"e1","session_id":"conv_a","ac')
+    res = run("tail", torn)
+    assert (res.code, res.out) == (0, "")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_export_of_a_non_log_leaves_no_output_file(
+    run: Any, tmp_path: Path, library_log: Path, suffix: str
+) -> None:
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"id": 1}\n{"id": 2}\n')
+    out = tmp_path / f"out{suffix}"
+    res = run("export", library_log, records, "-o", out)  # the good log comes first
+    assert res.code == 2
+    assert "is not a HILT log" in res.err
+    assert not out.exists()
 
 
 def test_not_a_hilt_log_validate(run: Any, tmp_path: Path) -> None:
@@ -130,12 +161,14 @@ def test_not_a_hilt_log_validate(run: Any, tmp_path: Path) -> None:
     assert f"{records}:1: (line): 'hilt_version' is a required property" in res.out
 
 
-def test_tail_of_a_non_hilt_file_warns(run: Any, tmp_path: Path) -> None:
-    records = tmp_path / "records.jsonl"
-    records.write_text('{"id": 1}\n')
-    res = run("tail", records)
+def test_tail_skips_a_line_that_is_no_event_in_a_log_with_a_warning(
+    run: Any, library_log: Path
+) -> None:
+    with library_log.open("ab") as fh:
+        fh.write(b'{"id": 1}\n')
+    res = run("tail", library_log, "-n", "2")
     assert res.code == 0
-    assert res.out == ""
+    assert len(res.out.splitlines()) == 1
     assert "not a HILT event" in res.err
 
 

@@ -156,7 +156,7 @@ def test_cli_example(block: Block, cli_workspace: Path) -> None:
 
 def test_every_command_is_documented() -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
-    for command in ("demo", "tail", "stats", "validate", "export", "plugins", "erase"):
+    for command in ("demo", "tail", "stats", "validate", "export", "report", "plugins", "erase"):
         assert f"## `hilt {command}`" in text
         assert f"$ hilt {command}" in text
     assert "BENCH" not in text, "put the benchmark figures in docs/cli.md"

@@ -53,3 +53,34 @@ def test_erase_says_whose_events(run: Any, library_log: Path) -> None:
     missing = run("erase", library_log.parent / "nope.jsonl", "--user", "x")
     assert missing.code == 2
     assert "No such log file" in missing.err
+
+
+def test_erase_a_size_rotated_log_through_a_link(run: Any, tmp_path: Path, log_writer: Any) -> None:
+    """The log of an application that rotates by size, reached through a symbolic link:
+    every file of it is erased, the link stays a link, the counts are the true ones."""
+    real = tmp_path / "var" / "app.jsonl"
+    log_writer(real, rotate="size", max_bytes=1200, batch_size=2)
+    files = sorted(real.parent.iterdir())
+    assert len(files) >= 3
+    alice = sum(f.read_text().count('"alice"') for f in files)
+    link = tmp_path / "app.jsonl"
+    link.symlink_to(real)
+    res = run("erase", link, "--user", "alice")
+    assert res.code == 0, res.err
+    assert f"removed {alice} events from " in res.out
+    assert f" of {len(files)} files" in res.out
+    assert link.is_symlink()
+    assert not any('"alice"' in f.read_text() for f in sorted(real.parent.iterdir()))
+
+
+def test_erase_exits_1_when_a_file_could_not_be_searched(
+    run: Any, library_log: Path, tmp_path: Path
+) -> None:
+    import gzip
+
+    rotated = library_log.with_name(library_log.name + ".1.gz")
+    rotated.write_bytes(gzip.compress(library_log.read_bytes()))
+    res = run("erase", library_log, "--user", "alice")
+    assert res.code == 1
+    assert "removed 6 events from 1 of 1 files; 1 file NOT searched" in res.out
+    assert f"{rotated}: NOT searched: gzip-compressed" in res.out

@@ -15,7 +15,7 @@ import hilt
 from hilt import reading
 from hilt_core import HILTError
 from hilt_core.columns import row
-from hilt_jsonl.reader import parse_line
+from hilt_core.decode import decode_line
 
 
 def test_events_are_the_written_events(library_log: Path) -> None:
@@ -96,7 +96,7 @@ def test_flat_rows_match_the_sheets_columns(
     for path in (library_log, legacy_log):
         for line in path.read_bytes().splitlines():
             data = orjson.loads(line)
-            assert reading.flat_row(data, 500) == row(parse_line(line), 500), line
+            assert reading.flat_row(data, 500) == row(decode_line(line), 500), line
 
 
 def test_flat_rows_of_the_columns_form(tmp_path: Path, log_writer: Any) -> None:

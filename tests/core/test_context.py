@@ -13,7 +13,8 @@ import pytest
 
 import hilt
 from hilt.instrumentation import get_context
-from hilt_core import Event, Recorder, Registry, current_conversation, current_session, hookimpl
+from hilt_core import Event, Recorder, Registry, current_session, hookimpl
+from hilt_core.context import current_conversation
 
 
 class CapturingProvider:

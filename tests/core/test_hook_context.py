@@ -6,10 +6,14 @@ session: a backend plugin registered later never receives another plugin's handl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 import hilt
-from hilt_core import Event, Registry, Session, hookimpl
+from hilt_core import ConfigError, Event, Registry, hookimpl
+from hilt_core.session import Session
 
 from .conftest import MemoryBackend
 
@@ -89,3 +93,37 @@ def test_a_backend_registered_after_a_session_opened_never_gets_its_batches(
     assert memory.texts() == ["first", "second"]
     assert late.events == []
     assert late.closes == []
+
+
+class Refuses:
+    @hookimpl
+    def session_open(self, options: Mapping[str, Any]) -> None:
+        if options.get("team") == "nobody":
+            raise ConfigError("team='nobody' is not a team: pass team='red' or 'blue'")
+
+
+class Crashes:
+    @hookimpl
+    def session_open(self, options: Mapping[str, Any]) -> None:
+        raise KeyError("oops")
+
+
+def test_session_open_lets_a_plugin_refuse_its_option_at_instrument_time(
+    reg: Registry, tmp_path: Path
+) -> None:
+    hilt.register_plugin(Refuses(), name="refuses")
+    with pytest.raises(ConfigError, match="not a team"):
+        hilt.instrument(filepath=tmp_path / "a.jsonl", team="nobody", providers=[])
+    assert not hilt.is_instrumented()
+    with Session(tmp_path / "a.jsonl", team="red") as session:
+        assert session.options["team"] == "red"
+    # a reader opens whatever the options
+    list(Session(tmp_path / "a.jsonl", mode="r", team="nobody").read())
+
+
+def test_a_crashing_session_open_is_a_config_error_naming_the_plugin(
+    reg: Registry, tmp_path: Path
+) -> None:
+    hilt.register_plugin(Crashes(), name="crashes")
+    with pytest.raises(ConfigError, match="'crashes' failed to check"):
+        Session(tmp_path / "a.jsonl")

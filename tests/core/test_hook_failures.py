@@ -142,8 +142,10 @@ def test_provider_config_error_for_the_implicit_default_is_a_warning(
     registry.set_default_registry(bare)
     try:
         hilt.register_plugin(memory_cls(), name="memory")
-        hilt.register_plugin(RefusingProvider(), name="openai")
-        session = hilt.instrument(backend="memory")  # providers: the default ["openai"]
+        refusing = RefusingProvider()
+        refusing.HILT_DEFAULT = True  # type: ignore[attr-defined]  # on by default
+        hilt.register_plugin(refusing, name="openai")
+        session = hilt.instrument(backend="memory")  # providers: those on by default
         assert hilt.is_instrumented()
         assert isinstance(session, hilt.Session)
         assert "provider 'openai' is not instrumented" in _messages(caplog)

@@ -13,7 +13,8 @@ import pytest
 
 import hilt
 import hilt_jsonl
-from hilt_core import ConfigError, Recorder, Registry, UnknownPluginError, hookimpl
+from hilt_core import ConfigError, Recorder, Registry, hookimpl
+from hilt_core.errors import UnknownPluginError
 
 
 class FakeSDK:

@@ -17,8 +17,9 @@ import pytest
 
 import hilt
 import hilt_core.schema
-from hilt_core import ACTIONS, ACTOR_TYPES, Event, Registry
+from hilt_core import Event, Registry
 from hilt_core.capture import strip_content
+from hilt_core.model import ACTIONS, ACTOR_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMAT_DOC = ROOT / "docs" / "format.md"

@@ -252,6 +252,29 @@ def test_openai_compatible_endpoints_the_source_knows(
     assert ev.metrics.cost_usd == approx(expected.total_price)
 
 
+@pytest.mark.parametrize(
+    ("provider", "endpoint", "source_id"),
+    [
+        ("gcp.gen_ai", "gemini-gateway.corp:443", "google"),  # OpenTelemetry's names
+        ("gcp.vertex_ai", None, "google"),
+        ("aws.bedrock", None, "aws"),
+    ],
+)
+def test_hilt_s_provider_names_are_the_source_s_providers(
+    enrich: Enrich, completion: Make, provider: str, endpoint: str | None, source_id: str
+) -> None:
+    model = (
+        "gemini-2.0-flash" if source_id == "google" else "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    )
+    ev = enrich(
+        completion(model, {"prompt": 1000, "completion": 100}, provider=provider, endpoint=endpoint)
+    )
+    expected = calc_price(Usage(input_tokens=1000, output_tokens=100), model, provider_id=source_id)
+    assert ev.metrics is not None
+    assert ev.metrics.cost_usd == approx(expected.total_price)
+    assert ev.metrics.extra["cost_source"].startswith(f"{SOURCE} {source_id}/")
+
+
 def test_a_local_openai_compatible_server_gets_no_guessed_price(
     enrich: Enrich, completion: Make
 ) -> None:
@@ -485,3 +508,23 @@ def test_an_unhashable_model_gets_a_reason_not_an_exception(
     assert ev.metrics is not None
     assert ev.metrics.cost_usd is None
     assert "must be strings" in ev.metrics.extra["cost_unknown_reason"]
+
+
+@pytest.mark.parametrize("provider", ["gcp.gen_ai", "gcp.vertex_ai"])
+def test_the_gemini_providers_are_priced_as_google(
+    enrich: Enrich, completion: Make, provider: str
+) -> None:
+    # The Gemini plugin names its providers as OpenTelemetry's GenAI conventions do; a
+    # proxy or a test server at another endpoint is still Google's models at Google's price.
+    tokens = {"prompt": 5000, "completion": 1000, "cached": 3000, "reasoning": 300}
+    ev = enrich(
+        completion("gemini-2.5-flash", tokens, provider=provider, endpoint="127.0.0.1:8080")
+    )
+    expected = calc_price(
+        Usage(input_tokens=5000, output_tokens=1000, cache_read_tokens=3000),
+        "gemini-2.5-flash",
+        provider_id="google",
+    )
+    assert ev.metrics is not None
+    assert ev.metrics.cost_usd == approx(expected.total_price)
+    assert ev.metrics.extra["cost_source"] == f"{SOURCE} google/gemini-2.5-flash"

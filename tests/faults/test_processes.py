@@ -176,15 +176,17 @@ def test_where_hilt_installs_its_sigterm_handler(tmp_path: Path) -> None:
         ours = shutdown._on_sigterm
 
         # Not from another thread (signal.signal() would raise there).
-        t = threading.Thread(target=lambda: hilt.Session("from-thread.jsonl"))
+        opened = []
+        t = threading.Thread(target=lambda: opened.append(hilt.Session("from-thread.jsonl")))
         t.start(); t.join()
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
         # On the main thread, while a session is open; the default is back when none is.
         hilt.instrument(filepath="a.jsonl", providers=[])
         assert signal.getsignal(signal.SIGTERM) is ours
-        for p in list(__import__("hilt_core.pipeline").pipeline._live):
-            p.close(timeout=5)
+        hilt.uninstrument()
+        assert signal.getsignal(signal.SIGTERM) is ours  # the thread's session is open
+        opened[0].close()
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
         print("ok")
         """,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import hilt
-from hilt_core import ALL_COLUMNS, KNOWN_COLUMNS, Event
+from hilt_core import Event
+from hilt_core.columns import ALL_COLUMNS, KNOWN_COLUMNS
 
 SECRET = "my card is 4111 1111 1111 1111"
 

@@ -59,17 +59,18 @@ def test_every_turn_same_id_and_linked(client: Any, hi: Any, word: str) -> None:
 
 
 def test_turn_links_stay_bounded_and_keep_the_newest(client: Any, hi: Any, word: str) -> None:
-    from hilt_openai import call
+    from hilt_core.provider import LINKS
+    from hilt_core.provider.conversation import LINKS_MAX
 
-    for i in range(call._LINKS_MAX + 100):  # a long-running app's older completions
-        call.remember(("old", i), f"e{i}", "conv_old")
-    assert len(call._links) == call._LINKS_MAX
-    assert ("old", 99) not in call._links
-    assert call._links[("old", call._LINKS_MAX + 99)] == (f"e{call._LINKS_MAX + 99}", "conv_old")
+    for i in range(LINKS_MAX + 100):  # a long-running app's older completions
+        LINKS.remember(("old", i), f"e{i}", "conv_old")
+    assert len(LINKS) == LINKS_MAX
+    assert LINKS.get(("old", 99)) is None
+    assert LINKS.get(("old", LINKS_MAX + 99)) == (f"e{LINKS_MAX + 99}", "conv_old")
     converse(client, word, 2)  # new turns are still linked once the map is full
     (_, c1), (p2, _) = hi.calls()
     assert p2["extensions"]["reply_to"] == c1["event_id"]
-    assert len(call._links) == call._LINKS_MAX
+    assert len(LINKS) == LINKS_MAX
 
 
 def test_streamed_turns_are_linked_too(client: Any, hi: Any, word: str) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import hilt
-from hilt_core import Actor, Content, Event, Metrics
+from hilt_core import Actor, Content, Event
 
 FIXED_ID = "01a0f000-0000-7000-8000-000000000001"
 FIXED_TIME = "2026-01-15T09:30:00+00:00"
+SYSTEM = "You are a support agent."
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
@@ -27,15 +28,18 @@ def write_one(path: Path, event: Event, **options: Any) -> dict[str, Any]:
 
 
 def prompt_event(text: str = "Email me at jane.doe@example.com") -> Event:
-    """A prompt with a fixed id and time, as the OpenAI provider writes one."""
+    """A prompt with a fixed id and time, as the OpenAI provider writes one for a system
+    and a user message (no metrics: the tokens go on the completion)."""
     return Event(
         event_id=FIXED_ID,
         timestamp=FIXED_TIME,
         session_id="conv_0123456789ab",
         actor=Actor(type="human", id="user"),
         action="prompt",
-        content=Content(text=text, messages=[{"role": "user", "content": text}]),
-        metrics=Metrics(tokens={"prompt": 9}),
+        content=Content(
+            text=text,
+            messages=[{"role": "system", "text": SYSTEM}, {"role": "user", "text": text}],
+        ),
         extensions={
             "model": "gpt-4o-mini",
             "provider": "openai",

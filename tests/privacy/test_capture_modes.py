@@ -12,21 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from privacy_support import FIXED_ID, FIXED_TIME, prompt_event, read_lines, write_one
+from privacy_support import FIXED_ID, FIXED_TIME, SYSTEM, prompt_event, read_lines, write_one
 
 import hilt
-from hilt_core import CAPTURE_MODES, ConfigError, Registry
+from hilt_core import ConfigError, Registry
+from hilt_core.capture import CAPTURE_MODES
 
 TEXT = "Email me at jane.doe@example.com"
 HEAD = {
-    "hilt_version": "1.0",
+    "hilt_version": "1.1",
     "event_id": FIXED_ID,
     "timestamp": FIXED_TIME,
     "session_id": "conv_0123456789ab",
     "actor": {"type": "human", "id": "user"},
     "action": "prompt",
 }
-METRICS = {"tokens": {"prompt": 9}}
 EXTENSIONS = {
     "model": "gpt-4o-mini",
     "provider": "openai",
@@ -42,17 +42,19 @@ def _hash(salt: str, text: str) -> str:
 
 def expected(mode: str, salt: str = "s3cret-salt") -> dict[str, Any]:
     """The exact line each mode writes for :func:`prompt_event` (docs/privacy.md too)."""
+
+    def content(user: str, system: str = SYSTEM) -> dict[str, Any]:
+        messages = [{"role": "system", "text": system}, {"role": "user", "text": user}]
+        return {"text": user, "messages": messages}
+
     if mode == "full":
-        content = {"text": TEXT, "messages": [{"role": "user", "content": TEXT}]}
-    elif mode == "redacted":
-        red = "Email me at [EMAIL]"
-        content = {"text": red, "messages": [{"role": "user", "content": red}]}
-    elif mode == "hash":
-        h = _hash(salt, TEXT)
-        content = {"text": h, "messages": [{"role": "user", "content": h}]}
-    else:
-        return {**HEAD, "metrics": METRICS, "extensions": EXTENSIONS}
-    return {**HEAD, "content": content, "metrics": METRICS, "extensions": EXTENSIONS}
+        return {**HEAD, "content": content(TEXT), "extensions": EXTENSIONS}
+    if mode == "redacted":
+        return {**HEAD, "content": content("Email me at [EMAIL]"), "extensions": EXTENSIONS}
+    if mode == "hash":
+        hashed = content(_hash(salt, TEXT), _hash(salt, SYSTEM))
+        return {**HEAD, "content": hashed, "extensions": EXTENSIONS}
+    return {**HEAD, "extensions": EXTENSIONS}
 
 
 @pytest.mark.parametrize("mode", CAPTURE_MODES)
@@ -288,7 +290,7 @@ def test_columns_keep_working_in_every_mode(tmp_path: Path) -> None:
             columns=cols,
             hash_salt="s3cret-salt",
         )
-    base = {"conversation_id": "conv_0123456789ab", "speaker": "human: user", "tokens_in": 9}
+    base = {"conversation_id": "conv_0123456789ab", "speaker": "human: user", "tokens_in": ""}
     assert out["full"] == {**base, "message": TEXT, "model": "gpt-4o-mini"}
     assert out["redacted"] == {**base, "message": "Email me at [EMAIL]", "model": "gpt-4o-mini"}
     assert out["hash"] == {**base, "message": _hash("s3cret-salt", TEXT), "model": "gpt-4o-mini"}
@@ -303,6 +305,34 @@ def test_a_reader_session_needs_no_redactor_and_makes_no_salt(
     reader = hilt.Session(str(log_path), mode="r")
     assert [e.content.text for e in reader.read() if e.content] == [TEXT]
     assert not (salt_home / "hilt" / "salt").exists()
+
+
+def test_the_prompt_of_the_docs_has_the_shape_the_openai_provider_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines above are written from :func:`prompt_event`; this checks that event is
+    what the real provider records for the same call: messages as ``{"role", "text"}``,
+    no metrics on a prompt, the request body (``capture_request=True``) under
+    ``content``."""
+    openai = pytest.importorskip("openai")
+    testing = pytest.importorskip("hilt_openai.testing")
+    monkeypatch.setenv("HILT_LOAD_PLUGINS", "jsonl,openai")
+    path = tmp_path / "provider.jsonl"
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": TEXT}]
+    with testing.FakeOpenAI() as server:
+        hilt.instrument(filepath=path, providers=["openai"], capture_request=True)
+        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        with hilt.scope(user_id="u-42"):
+            client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+        hilt.uninstrument()
+        client.close()
+    prompt = read_lines(path)[0]
+    documented = expected("full")
+    assert prompt["content"].pop("request") == {"model": "gpt-4o-mini", "messages": messages}
+    assert prompt["content"] == documented["content"]
+    assert set(prompt) == set(documented)
+    assert (prompt["actor"], prompt["action"]) == (documented["actor"], "prompt")
+    assert set(prompt["extensions"]) == set(documented["extensions"])
 
 
 def test_the_lines_in_docs_privacy_md_are_the_real_output() -> None:

@@ -339,3 +339,140 @@ def test_a_second_erasure_waits_for_the_first(
     t.join(timeout=30)
     assert second.events_removed == 20
     assert set(_convs(log)) == {"conv_c"}
+
+
+# -- links, rotated logs, open descriptors ----------------------------------------------------
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_a_symbolic_link_is_followed_to_the_log_it_names(tmp_path: Path) -> None:
+    real = tmp_path / "var" / "app.jsonl"
+    real.parent.mkdir()
+    lines = make_log(real)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    link = logs / "app.jsonl"
+    link.symlink_to(real)
+
+    report = erase(link, conversation_id="conv_b")
+    assert link.is_symlink()  # still the link the application writes through
+    assert os.readlink(link) == str(real)
+    assert real.read_bytes() == b"".join(x for x in lines if b'"conv_b"' not in x)
+    assert (report.files_scanned, report.files_rewritten, report.events_removed) == (1, 1, 10)
+    assert report.files[0].path == link
+    assert report.files[0].target == real
+    assert f"{link} (-> {real}): 10 of 30 events removed" in str(report)
+
+    # The link and its target, or a folder holding the link, name the file once.
+    again = erase([link, real, logs], conversation_id="conv_a")
+    assert again.files_scanned == 1
+    assert again.events_removed == 10
+    assert set(_convs(real)) == {"conv_c"}
+
+
+def _rotated_by_size(path: Path) -> list[Path]:
+    with hilt.Session(str(path), rotate="size", max_bytes=2000, batch_size=3) as session:
+        for i in range(30):
+            conv = ("conv_a", "conv_b", "conv_c")[i % 3]
+            session.append(_event(conv, i, {"conv_a": "u-a"}.get(conv)))
+    files = sorted(path.parent.glob("app*.jsonl"))
+    assert len(files) > 2, files
+    return files
+
+
+def test_every_file_of_a_log_rotated_by_size_is_erased(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "app.jsonl"
+    files = _rotated_by_size(path)
+    (tmp_path / "logs" / "other.jsonl").write_bytes(b"")  # not part of app.jsonl's log
+    report = erase(path, conversation_id="conv_b")
+    assert sorted(f.path for f in report.files) == files
+    assert report.files_scanned == len(files)
+    assert report.events_removed == 10
+    for f in files:
+        assert "conv_b" not in _convs(f)
+    assert f"removed 10 events from {report.files_rewritten} of {len(files)} files" in str(report)
+
+
+def test_a_rotated_log_whose_current_file_is_not_there_yet(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "app.jsonl"
+    _rotated_by_size(path)
+    path.unlink(missing_ok=True)  # just rolled over: the next write creates it
+    left = sorted(path.parent.glob("app.*.jsonl"))
+    expected = sum(_convs(f).count("conv_a") for f in left)
+    report = erase(path, user_id="u-a")
+    assert report.files_scanned == len(left)
+    assert report.events_removed == expected > 0
+    assert all("conv_a" not in _convs(f) for f in left)
+    day = tmp_path / "daily" / "app.jsonl"  # rotate="day": app-YYYY-MM-DD.jsonl
+    day.parent.mkdir()
+    for name in ("app-2026-01-01.jsonl", "app-2026-01-02.jsonl", "app-extra.jsonl"):
+        make_log(day.parent / name, n=9)
+    report = erase(day, user_id="u-a")
+    assert [f.path.name for f in report.files] == ["app-2026-01-01.jsonl", "app-2026-01-02.jsonl"]
+    assert report.events_removed == 6
+    assert "conv_a" in _convs(day.parent / "app-extra.jsonl")  # not a file of this log
+
+
+def test_compressed_rotations_are_reported_not_searched(tmp_path: Path) -> None:
+    import gzip
+
+    log = tmp_path / "app.jsonl"
+    lines = make_log(log, n=9)
+    (tmp_path / "app.jsonl.1").write_bytes(b"".join(lines))  # logrotate's plain copy
+    (tmp_path / "app.jsonl.2.gz").write_bytes(gzip.compress(b"".join(lines)))
+    report = erase(log, conversation_id="conv_a")
+    assert report.files_scanned == 2
+    assert report.events_removed == 6
+    assert [s.path.name for s in report.skipped] == ["app.jsonl.2.gz"]
+    assert "NOT searched" in str(report)
+    assert "gzip" in str(report)
+    assert report.to_dict()["files_skipped"] == [
+        {"path": str(tmp_path / "app.jsonl.2.gz"), "reason": report.skipped[0].reason}
+    ]
+
+
+def _descriptors_of(path: Path) -> list[str]:
+    """This process's descriptors open on ``path`` (or on what it named before)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(path)):
+            found.append(f"/proc/self/fd/{fd}")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_an_idle_writers_open_descriptor_no_longer_shows_the_erased_text(tmp_path: Path) -> None:
+    """A running application keeps its log open between writes; after an erasure that
+    descriptor names the old file. Anyone who can read it (/proc/PID/fd, the process
+    itself) must not find the erased text there."""
+    log = tmp_path / "hilt.jsonl"
+    make_log(log, n=30)
+    writer = hilt.Session(str(log))
+    writer.append(_event("conv_b", 99, "u-b"))
+    assert writer.flush(timeout=10)  # idle now, its descriptor open
+    held = _descriptors_of(log)
+    assert held, "the writer keeps no descriptor open"
+
+    report = erase(log, conversation_id="conv_b")
+    assert report.events_removed == 11
+    for fd in held:
+        with open(fd, "rb") as old:
+            assert b"conv_b" not in old.read()
+
+    writer.append(_event("conv_live", 1))  # and the writer loses nothing after
+    assert writer.close()
+    assert _convs(log).count("conv_live") == 1
+    assert "conv_b" not in _convs(log)
+
+
+@pytest.mark.skipif(not hasattr(os, "link"), reason="needs hard links")
+def test_other_hard_links_of_the_log_are_erased_too(tmp_path: Path) -> None:
+    log = tmp_path / "hilt.jsonl"
+    make_log(log)
+    other = tmp_path / "backup.jsonl"
+    os.link(log, other)
+    erase(log, conversation_id="conv_b")
+    assert other.read_bytes() == log.read_bytes()
+    assert "conv_b" not in _convs(other)

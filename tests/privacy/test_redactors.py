@@ -205,7 +205,9 @@ def test_a_raising_redactor_drops_the_content_and_keeps_the_event(
     hilt.register_redactor(broken, name="broken")
     caplog.set_level(logging.ERROR, logger="hilt")
     session = hilt.Session(str(tmp_path / "a.jsonl"))
-    session.append(prompt_event("mail a@example.com"))
+    event = prompt_event("mail a@example.com")
+    event.metrics = hilt.Metrics(tokens={"prompt": 9})
+    session.append(event)
     assert session.close()
     (line,) = read_lines(tmp_path / "a.jsonl")
     assert "content" not in line

@@ -112,7 +112,7 @@ def test_credentials_json_may_be_a_string(sheet: Any) -> None:
 
 
 def test_bad_options(sheet: Any) -> None:
-    with pytest.raises(hilt.ConfigError, match="Invalid columns"):
+    with pytest.raises(hilt.ConfigError, match="Unknown columns"):
         _instrument(sheet, columns=["nope"])
     with pytest.raises(hilt.ConfigError, match="writes_per_minute"):
         _instrument(sheet, writes_per_minute="fast")

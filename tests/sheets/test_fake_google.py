@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -337,3 +338,51 @@ def test_service_account_from_dict_with_http_client_class(
 ) -> None:
     gc = gspread.service_account_from_dict(info, http_client=g.http_client_class())
     assert gc.open_by_key(sid).worksheet("Sheet1").title == "Sheet1"
+
+
+def test_fail_after_applying(g: FakeGoogle, gc: gspread.Client, sid: str) -> None:
+    ws = gc.open_by_key(sid).worksheet("LLM Logs")
+    g.fail_next(503, kind="write", applied=True)
+    with pytest.raises(APIError) as err:
+        ws.append_rows([["applied, answered 503"]])
+    assert err.value.code == 503
+    assert g.values(sid, "LLM Logs") == [["applied, answered 503"]]
+    assert g.append_count == 1
+
+
+def test_timed_outage_ends_by_itself(g: FakeGoogle, gc: gspread.Client, sid: str) -> None:
+    ws = gc.open_by_key(sid).worksheet("LLM Logs")
+    g.outage(True, seconds=0.3)
+    with pytest.raises(APIError):
+        ws.append_rows([["down"]])
+    time.sleep(0.35)
+    ws.append_rows([["up"]])
+    assert g.values(sid, "LLM Logs") == [["up"]]
+
+
+def test_pause_refuses_connections_and_resume_serves_on_the_same_port(
+    g: FakeGoogle, gc: gspread.Client, sid: str
+) -> None:
+    ws = gc.open_by_key(sid).worksheet("LLM Logs")
+    url = g.base_url
+    g.pause()
+    assert not g.running
+    with pytest.raises(requests.exceptions.ConnectionError):
+        ws.append_rows([["nobody listens"]])
+    g.resume()
+    assert g.base_url == url
+    ws.append_rows([["back"]])
+    assert g.values(sid, "LLM Logs") == [["back"]]
+
+
+def test_fail_for_some_seconds(g: FakeGoogle, gc: gspread.Client, sid: str) -> None:
+    ws = gc.open_by_key(sid).worksheet("LLM Logs")
+    g.fail_next(429, kind="write", seconds=0.3)
+    for _ in range(3):
+        with pytest.raises(APIError) as err:
+            ws.append_rows([["quota"]])
+        assert err.value.code == 429
+    assert ws.get_all_values() == [[]]  # reads pass
+    time.sleep(0.35)
+    ws.append_rows([["refilled"]])
+    assert g.values(sid, "LLM Logs") == [["refilled"]]

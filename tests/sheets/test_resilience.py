@@ -93,6 +93,32 @@ def test_lost_answer_is_not_duplicated(sheet: Any, make_prompt: Any) -> None:
     assert session.handle.stats["skipped_duplicates"] == 4
 
 
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_for_an_applied_append_is_not_duplicated(
+    sheet: Any, make_prompt: Any, status: int
+) -> None:
+    session = sheet.instrument()
+    sheet.g.fail_next(status, kind="write", applied=True)  # in the sheet, answered 5xx
+    events = [make_prompt(f"q{i}") for i in range(56)]
+    for e in events:
+        session.append(e)
+    assert session.flush() is True
+    assert sheet.column("event_id") == [e.event_id for e in events]  # once each
+    assert session.handle.stats["skipped_duplicates"] == 56
+    assert len(sheet.requests("GET", "!C2:C")) == 1  # looked before sending again
+
+
+def test_429_is_retried_without_an_id_check(sheet: Any, make_prompt: Any) -> None:
+    session = sheet.instrument()
+    sheet.g.fail_next(429, kind="write")  # refused: nothing was written
+    events = [make_prompt(f"q{i}") for i in range(3)]
+    for e in events:
+        session.append(e)
+    assert session.flush() is True
+    assert sheet.column("event_id") == [e.event_id for e in events]
+    assert sheet.requests("GET", "!C2:C") == []
+
+
 def test_no_row_lost_across_an_outage_and_a_restart(sheet: Any, make_prompt: Any) -> None:
     session = sheet.instrument()
     before = [make_prompt(f"before {i}") for i in range(3)]

@@ -28,7 +28,8 @@ from hilt_core.errors import ConfigError
 from hilt_core.model import Event
 from hilt_core.registry import Registry
 from hilt_core.salt import hash_key
-from hilt_core.textfields import TEXT_EXTENSION_KEYS, drop_text, map_text
+from hilt_core.textfields import drop_text, map_text
+from hilt_core.vocab import TEXT_EXTENSION_KEYS
 
 CAPTURE_MODES = ("full", "redacted", "hash", "metadata")
 REDACTORS_ENV = "HILT_REDACTORS"
@@ -74,7 +75,8 @@ def hasher(key: bytes) -> Callable[[str], str]:
 
 @attrs.frozen
 class Capture:
-    """A session's capture policy: the mode, the redactors it chose, the hash key."""
+    """A session's capture policy: the mode, the redactors it chose, the hash key (every
+    mode but ``full`` has one: it also keys the conversation ids)."""
 
     mode: str = "full"
     redactors: tuple[str, ...] = ()
@@ -122,5 +124,7 @@ def capture_policy(registry: Registry, mode: str, options: Mapping[str, Any]) ->
             "(the built-in PII redactor, part of `pip install hilt`), register one with "
             "hilt.register_redactor(fn) before instrument(), or name one with redactors=[...]"
         )
-    key = hash_key(options.get("hash_salt")) if mode == "hash" else None
+    # Every mode but "full" needs the key: "hash" for its texts, all of them for the
+    # conversation ids derived from text (hilt_core.provider.conversation).
+    key = hash_key(options.get("hash_salt")) if mode != "full" else None
     return Capture(mode=mode, redactors=chosen, hash_key=key)

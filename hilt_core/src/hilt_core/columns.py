@@ -3,14 +3,14 @@ filter, the Sheets backend and ``hilt export``."""
 
 from __future__ import annotations
 
-import contextlib
+import difflib
 import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hilt_core.errors import ConfigError
 from hilt_core.model import Actor, Content, Event
+from hilt_core.values import timestamp_or_none
 
 ALL_COLUMNS = (
     "timestamp",
@@ -45,8 +45,10 @@ MESSAGE_LIMIT = 500
 _SPACES = re.compile(r"\s+")
 
 
-def check_columns(columns: Sequence[str] | None) -> list[str] | None:
-    """Validate a ``columns=`` list; unknown names are a ConfigError (a ValueError)."""
+def check_columns(columns: Iterable[str] | None) -> list[str] | None:
+    """Validate a ``columns=`` list (the JSONL and Sheets backends, ``hilt.reading``,
+    ``hilt export --columns``): a ConfigError (a ValueError) for unknown names, a bare
+    string or an empty list."""
     if columns is None:
         return None
     if isinstance(columns, str):
@@ -54,9 +56,11 @@ def check_columns(columns: Sequence[str] | None) -> list[str] | None:
     cols = list(columns)
     bad = [c for c in cols if c not in KNOWN_COLUMNS]
     if bad:
-        raise ConfigError(f"Invalid columns: {bad}. Available columns: {list(KNOWN_COLUMNS)}")
+        hints = [m for c in bad for m in difflib.get_close_matches(c, KNOWN_COLUMNS, n=1)]
+        hint = f" (did you mean {', '.join(map(repr, hints))}?)" if hints else ""
+        raise ConfigError(f"Unknown columns: {bad}{hint}. Available columns: {list(KNOWN_COLUMNS)}")
     if not cols:
-        raise ConfigError("columns=[] would write nothing; leave it out to write whole events")
+        raise ConfigError("columns=[] names no column; leave columns out to keep them all")
     return cols
 
 
@@ -164,9 +168,9 @@ def from_row(data: dict[str, Any]) -> Event:
     }
     if data.get("event_id"):
         kwargs["event_id"] = str(data["event_id"])
-    if isinstance(ts, str) and ts:
-        with contextlib.suppress(ValueError):
-            kwargs["timestamp"] = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    timestamp = timestamp_or_none(ts)
+    if timestamp is not None:
+        kwargs["timestamp"] = timestamp
     if "message" in data:
         kwargs["content"] = Content(text=str(data["message"]))
     ext = {

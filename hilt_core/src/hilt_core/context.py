@@ -12,15 +12,15 @@ import contextvars
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-if TYPE_CHECKING:
-    from hilt_core.session import Session
+from hilt_core.protocols import SessionLike
 
 P = ParamSpec("P")
 R = TypeVar("R")
+S = TypeVar("S", bound=SessionLike)
 
-_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+_session: contextvars.ContextVar[SessionLike | None] = contextvars.ContextVar(
     "hilt_session", default=None
 )
 _conversation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -32,13 +32,13 @@ _meta: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar
 
 
 class _Global:
-    session: Session | None = None
+    session: SessionLike | None = None
 
 
 GLOBAL = _Global()
 
 
-def current_session() -> Session | None:
+def current_session() -> SessionLike | None:
     """The session events go to here: a ``use_session`` override, else ``instrument()``'s."""
     s = _session.get()
     return s if s is not None else GLOBAL.session
@@ -55,7 +55,7 @@ def current_metadata() -> Mapping[str, Any] | None:
 
 
 @contextmanager
-def use_session(session: Session) -> Iterator[Session]:
+def use_session(session: S) -> Iterator[S]:
     """Send the events of this context to ``session`` instead of the global one."""
     token = _session.set(session)
     try:
@@ -77,7 +77,7 @@ def conversation(conversation_id: str) -> Iterator[str]:
 @contextmanager
 def scope(
     *,
-    session: Session | None = None,
+    session: SessionLike | None = None,
     conversation_id: str | None = None,
     user_id: str | None = None,
     tenant_id: str | None = None,

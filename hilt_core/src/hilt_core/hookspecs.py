@@ -64,6 +64,19 @@ def redact(event: Event, mode: str, options: Mapping[str, Any]) -> bool | None:
     """
 
 
+@hookspec
+def session_open(options: Mapping[str, Any]) -> None:
+    """Check the options of a session that is opening (``instrument()``, ``Session()``).
+
+    Fires once per session that writes, before its backend opens, for every registered
+    plugin that implements it. Validate the options your plugin takes (read files they
+    name, parse values) and raise :class:`hilt_core.ConfigError` with a message that says
+    what to do: ``instrument()`` / ``Session()`` raise it and nothing is patched or opened.
+    ``options`` is the mapping ``event_enrich`` and ``redact`` will receive for the
+    session's events. Returns nothing.
+    """
+
+
 @hookspec(firstresult=True)
 def backend_open(name: str, options: Mapping[str, Any]) -> object | None:
     """Open a storage backend for a session.

@@ -16,7 +16,6 @@ from hilt_core.session import Session
 
 log = logging.getLogger("hilt")
 
-DEFAULT_PROVIDERS = ("openai",)
 DEFAULT_FILEPATH = "logs/hilt.jsonl"
 
 _lock = threading.RLock()
@@ -24,7 +23,7 @@ _undo: list[tuple[str, Callable[[], None]]] = []
 
 
 def instrument(
-    backend: str | None = None,
+    backend: str | list[str] | tuple[str, ...] | None = None,
     filepath: str | Path | None = None,
     sheet_id: str | None = None,
     credentials_path: str | None = None,
@@ -37,10 +36,14 @@ def instrument(
     """Open a session and patch the providers so that every LLM call is recorded.
 
     ``backend`` is a backend plugin's name ("local" / "jsonl", "sheets", or any installed
-    or registered one); without it, ``sheet_id`` means "sheets" and anything else the
-    JSONL file ``filepath`` (default ``logs/hilt.jsonl``). ``providers`` defaults to
-    ``["openai"]``; ``[]`` patches nothing. Other keyword options go to the backend and
-    provider plugins (``capture=``, ``include_usage=``, ``flush_interval=``, ...).
+    or registered one), or a list of them (``["jsonl", "otel"]``: every event goes to each,
+    options per backend in ``backend_options={name: {...}}``); without it, ``sheet_id``
+    means "sheets" and anything else the JSONL file ``filepath`` (default
+    ``logs/hilt.jsonl``). ``providers`` names the
+    provider plugins to patch; without it, every installed provider that is on by default
+    and whose SDK is installed (OpenAI, Anthropic, ...); ``[]`` patches nothing. Other
+    keyword options go to the plugins (``capture=``, ``include_usage=``, ...); a keyword
+    no plugin takes is a ConfigError (see hilt_core.options).
 
     Calling it again replaces the previous session and patches (never double-logs).
     Bad configuration raises :class:`hilt.ConfigError` here, before anything is patched.
@@ -49,17 +52,17 @@ def instrument(
         reg = default_registry()
         reg.load()
         explicit = providers is not None
-        wanted = list(providers) if providers is not None else list(DEFAULT_PROVIDERS)
         if isinstance(providers, str):
             raise ConfigError(f"providers must be a list of names, e.g. [{providers!r}]")
-        resolved: list[tuple[str, object]] = []
-        for name in dict.fromkeys(wanted):
-            try:
-                resolved.append((name, reg.resolve(name, "provider")[1]))
-            except ConfigError:
-                if explicit:
-                    raise
-                log.warning("HILT: provider %r is not installed; its calls are not logged", name)
+        resolved: list[tuple[str, object]]
+        if providers is None:
+            # Discovered, not listed: each provider plugin says whether it is on by default
+            # (HILT_DEFAULT) and which SDK it needs (HILT_SDK).
+            resolved = reg.default_providers()
+        else:
+            resolved = [
+                (name, reg.resolve(name, "provider")[1]) for name in dict.fromkeys(providers)
+            ]
         if backend is None:
             backend = "sheets" if (sheet_id and filepath is None) else "local"
         session = Session(
@@ -97,6 +100,14 @@ def instrument(
             if undo is not None:
                 _undo.append((name, undo))
         log.debug("HILT instrumented %s -> %r", [n for n, _ in resolved], session)
+        if not explicit and not _undo:
+            # No SDK a provider knows is importable: say so once, or the application
+            # would wonder why nothing is logged (providers=[] asks for none, quietly).
+            log.warning(
+                "HILT: instrument() found no LLM SDK to patch (installed providers: %s); "
+                "only events you append are logged. Pass providers=[] to say that is meant",
+                ", ".join(reg.names("provider")) or "none",
+            )
         return session
 
 

@@ -4,20 +4,38 @@ The field names and places are those of hilt-python 0.2.8, so its users' code ke
 working: ``Event(session_id=..., actor=Actor(type="human", id="u1"), action="prompt",
 content=Content(text="hi"))``, dicts accepted for ``actor`` / ``content`` / ``metrics``,
 ``to_dict()`` / ``to_json()`` / ``from_dict()`` / ``from_json()``.
+
+The dict of a log line is built here too (:func:`event_dict`, :func:`dumps`), with the
+one cattrs converter of the format (:func:`converter`); :mod:`hilt_core.convert` turns
+dicts into JSON and knows nothing of these classes.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from hilt_core.convert import (
+    clean_text,
+    dumps_fast,
+    dumps_obj,
+    loads,
+    note,
+    repair,
+    warn_repaired,
+    warn_unencodable,
+)
 from hilt_core.errors import ValidationError
 from hilt_core.ids import new_event_id
+from hilt_core.values import as_utc, parse_cost, parse_timestamp
 
-HILT_VERSION = "1.0"
-_ZERO = timedelta(0)
+if TYPE_CHECKING:
+    from cattrs.preconf.orjson import OrjsonConverter
+
+HILT_VERSION = "1.1"  # 1.1 added the actions run and step; 1.0 lines read the same
 
 ACTIONS = frozenset(
     {
@@ -29,6 +47,9 @@ ACTIONS = frozenset(
         "tool_result",
         "system",
         "feedback",
+        # Since 1.1: a framework's run (a LangGraph graph, a chain) and one step of it.
+        "run",
+        "step",
     }
 )
 ACTOR_TYPES = frozenset({"human", "agent", "tool", "system"})
@@ -54,7 +75,7 @@ class Actor:
     metadata: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return _actor_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Actor:
@@ -100,7 +121,7 @@ class Content:
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return _content_dict(self)
 
     def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
         """0.2.8 (pydantic) spelling of :meth:`to_dict`."""
@@ -125,7 +146,7 @@ class Metrics:
         latency_ms: float | None = None,
         **extra: Any,
     ) -> None:
-        self.__attrs_init__(tokens, _as_cost(cost_usd), latency_ms, extra)
+        self.__attrs_init__(tokens, parse_cost(cost_usd), latency_ms, extra)
 
     @classmethod
     def trusted(
@@ -147,20 +168,10 @@ class Metrics:
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return _metrics_dict(self)
 
     def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
         return self.to_dict()
-
-
-def _as_cost(value: float | int | str | None) -> float | None:
-    # hilt-python 0.2.8 wrote cost_usd as a string ("0.000005"); v1 writes a number.
-    if value is None or isinstance(value, float):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        return float(text) if text else None
-    return float(value)  # an int
 
 
 def _as_actor(value: Actor | dict[str, Any]) -> Actor:
@@ -193,14 +204,11 @@ def _as_metrics(value: Metrics | dict[str, Any] | None) -> Metrics | None:
 
 
 def _as_timestamp(value: datetime | str) -> datetime:
-    # Lines are always written in UTC: an aware time in another zone is converted, a
-    # naive one (0.2.8's columns form wrote "2026-01-01 12:00:00") is taken as UTC.
+    # Lines are always written in UTC (see hilt_core.values).
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
+        return as_utc(value)
     raise ValidationError("timestamp must be a datetime or an ISO 8601 string")
 
 
@@ -229,7 +237,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """The event as the JSON-ready dict written on a log line."""
-        return converter().unstructure(self)  # type: ignore[no-any-return]
+        return event_dict(self)
 
     def to_json(self) -> str:
         return dumps(self)[:-1].decode("utf-8")
@@ -295,8 +303,224 @@ _set_m_tokens, _set_m_cost, _set_m_latency, _set_m_extra = (
 )
 
 
-# Imported last: the converter module needs the classes above.
-from hilt_core.convert import converter, dumps, loads  # noqa: E402
+# -- the dict of a log line ---------------------------------------------------------------
+# Written out by hand because it runs for every event the writer thread stores: it omits
+# ``None`` fields (as 0.2.8 did) and lifts the ``extra`` keys of Content and Metrics to
+# the level where they are written.
+def _actor_dict(a: Actor) -> dict[str, Any]:
+    d: dict[str, Any] = {"type": a.type, "id": a.id}
+    if a.name is not None:
+        d["name"] = a.name
+    if a.metadata is not None:
+        d["metadata"] = a.metadata
+    return d
+
+
+def _content_dict(c: Content) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if c.text is not None:
+        d["text"] = c.text
+    if c.images is not None:
+        d["images"] = c.images
+    if c.metadata is not None:
+        d["metadata"] = c.metadata
+    if c.extra:
+        d.update(c.extra)
+    return d
+
+
+class _NonFinite(Exception):
+    """A measure is NaN or infinite (see :func:`event_dict`)."""
+
+
+def _metrics_dict(m: Metrics, checked: bool = False) -> dict[str, Any]:
+    # Each field read once: Metrics' __getattr__ (extras as attributes) makes every
+    # attribute lookup on it slower.
+    tokens, cost, latency, extra = m.tokens, m.cost_usd, m.latency_ms, m.extra
+    d: dict[str, Any] = {}
+    if tokens is not None:
+        d["tokens"] = tokens
+    if cost is not None:
+        d["cost_usd"] = cost
+    if latency is not None:
+        d["latency_ms"] = latency
+    if extra:
+        d.update(extra)
+    if checked:
+        # JSON has no NaN or infinity: orjson writes null, which the schema rejects for
+        # cost_usd and latency_ms (the measures an application or a plugin may compute;
+        # token counts are the provider's integers, ttft_ms a clock difference). x - x is
+        # 0.0 for a finite x, NaN (true) otherwise: ~30 ns per event on the writer.
+        try:
+            if (latency is not None and latency - latency) or (cost is not None and cost - cost):
+                raise _NonFinite
+        except TypeError:  # a measure that is not a number: written as it is
+            pass
+    return d
+
+
+def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
+    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson.
+
+    A NaN or infinite measure is left out (an unknown value is absent, never null), and
+    ``extensions.hilt_repaired`` says so."""
+    d: dict[str, Any] = {
+        # A line written now is v1, whatever format the event was read from.
+        "hilt_version": HILT_VERSION,
+        "event_id": e.event_id,
+        "timestamp": e.timestamp.isoformat() if iso_timestamp else e.timestamp,
+        "session_id": e.session_id,
+        "actor": _actor_dict(e.actor),
+        "action": e.action,
+    }
+    if e.content is not None:
+        d["content"] = _content_dict(e.content)
+    notes: list[str] | None = None
+    if e.metrics is not None:
+        try:
+            d["metrics"] = _metrics_dict(e.metrics, True)
+        except _NonFinite:
+            notes = []
+            d["metrics"] = _finite_metrics(_metrics_dict(e.metrics), notes)
+    if e.provenance:
+        d["provenance"] = e.provenance
+    if e.extensions:
+        d["extensions"] = e.extensions
+    if notes:
+        d["extensions"] = {**(e.extensions or {}), "hilt_repaired": notes}
+        warn_repaired(notes)
+    return d
+
+
+def dumps(event: Event) -> bytes:
+    """One log line: the event as UTF-8 JSON, ending with a newline.
+
+    Never raises: one event that cannot be written as it is (a lone surrogate in a text,
+    metadata nested thousands deep, an object whose ``__str__`` raises, a NaN metric) must
+    not stop the batch it is in, nor every batch after it. Such an event is repaired on a
+    slow path, its line marked with ``extensions.hilt_repaired`` (what was changed), and a
+    warning is logged; an event that cannot even be repaired is replaced by a ``system``
+    line with ``error_code == "hilt_unencodable"`` that keeps its ``event_id``."""
+    try:
+        return dumps_fast(event_dict(event, iso_timestamp=False))
+    except Exception:
+        return _dumps_slow(event)
+
+
+def _dumps_slow(event: Event) -> bytes:
+    notes: list[str] = []
+    try:
+        d = event_dict(event)
+        fixed = repair(d, notes)
+        if notes:
+            ext = fixed.get("extensions")
+            ext = dict(ext) if isinstance(ext, dict) else {}
+            ext["hilt_repaired"] = [*ext.get("hilt_repaired", ()), *notes]
+            fixed["extensions"] = ext
+        line = dumps_fast(fixed)
+    except Exception as exc:
+        warn_unencodable(exc)
+        return _placeholder(event, exc)
+    warn_repaired(notes)
+    return line
+
+
+def _finite_metrics(metrics: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    # JSON has no NaN or infinity: an unknown measure is left out, as the format says.
+    for key, value in list(metrics.items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            del metrics[key]
+            note(notes, f"metrics.{key}: {value} left out")
+    tokens = metrics.get("tokens")
+    if isinstance(tokens, dict):
+        for key, value in list(tokens.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                tokens = {k: v for k, v in tokens.items() if k != key}
+                metrics["tokens"] = tokens
+                note(notes, f"metrics.tokens.{key}: {value} left out")
+    return metrics
+
+
+def _placeholder(event: Event, exc: BaseException) -> bytes:
+    """The line of an event that could not even be repaired: what identifies it, kept."""
+
+    def text(value: Any, default: str) -> str:
+        if isinstance(value, str) and value:
+            try:
+                return clean_text(str.__str__(value), "", [])
+            except Exception:
+                pass
+        return default
+
+    try:
+        ts = event.timestamp.astimezone(UTC).isoformat()
+    except Exception:
+        ts = datetime.now(UTC).isoformat()
+    line: dict[str, Any] = {
+        "hilt_version": HILT_VERSION,
+        "event_id": text(getattr(event, "event_id", None), "") or new_event_id(),
+        "timestamp": ts,
+        "session_id": text(getattr(event, "session_id", None), "hilt"),
+        "actor": {"type": "system", "id": "hilt"},
+        "action": "system",
+        "content": {"text": "HILT could not write this event; it was replaced by this line"},
+        "extensions": {
+            "error_code": "hilt_unencodable",
+            "error_type": type(exc).__name__,
+            "replaced_action": text(getattr(event, "action", None), "unknown"),
+        },
+    }
+    return dumps_obj(line)
+
+
+# -- reading a line back ------------------------------------------------------------------
+_converter: OrjsonConverter | None = None
+
+
+def _build_converter() -> OrjsonConverter:
+    # Built on first use: writing events never needs it (see event_dict / dumps), and
+    # importing cattrs would add to every application's start-up.
+    from cattrs.gen import make_dict_structure_fn
+    from cattrs.preconf.orjson import make_converter
+
+    # prefer_attrib_converters: the classes' own converters read ``actor``, ``content``,
+    # ``metrics`` (0.2.8's string costs) and ``timestamp``, as Event(...) does. Plain
+    # errors (a KeyError for a missing field), not cattrs' exception groups.
+    conv = make_converter(prefer_attrib_converters=True, detailed_validation=False)
+    conv.register_unstructure_hook(Event, event_dict)
+    conv.register_unstructure_hook(Actor, _actor_dict)
+    conv.register_unstructure_hook(Content, _content_dict)
+    conv.register_unstructure_hook(Metrics, _metrics_dict)
+    # Content and Metrics keep unknown keys (``extra``), which a generated hook would drop.
+    conv.register_structure_hook(Content, lambda d, _t: Content(**d))
+    conv.register_structure_hook(Metrics, lambda d, _t: Metrics(**d))
+    conv.register_structure_hook(datetime, lambda v, _t: parse_timestamp(v))
+    # Application metadata is JSON already: taken as it is, not copied key by key.
+    conv.register_structure_hook(dict[str, Any] | None, lambda v, _t: v)
+    generated = make_dict_structure_fn(Event, conv)
+
+    def structure_event(data: Any, cls: Any) -> Event:
+        if not isinstance(data, dict):
+            raise TypeError(f"an event must be a JSON object, got {type(data).__name__}")
+        if None in data.values():  # an unknown value left as null: as if left out
+            data = {k: v for k, v in data.items() if v is not None}
+        event = generated(data, cls)
+        if "hilt_version" not in data:
+            event.hilt_version = "0.2"  # lines of hilt-python 0.2.8 carry no version
+        return event
+
+    conv.register_structure_hook(Event, structure_event)
+    return conv
+
+
+def converter() -> OrjsonConverter:
+    """The one cattrs converter of the HILT format, for every HILT component (plugins
+    included)."""
+    global _converter
+    if _converter is None:
+        _converter = _build_converter()
+    return _converter
+
 
 __all__ = [
     "ACTIONS",
@@ -306,4 +530,7 @@ __all__ = [
     "Content",
     "Event",
     "Metrics",
+    "converter",
+    "dumps",
+    "event_dict",
 ]

@@ -207,9 +207,6 @@ class Pipeline:
             "lost": 0,
         }
         _live.add(self)
-        from hilt_core import shutdown  # imports this module: not at the top
-
-        shutdown.hook_process()
 
     # -- caller side ---------------------------------------------------------------------
     def put(self, event: Event | Deferred | _Sized) -> bool:
@@ -404,10 +401,6 @@ class Pipeline:
         else:
             ok = self._await(marker, deadline, closing=True)
         _live.discard(self)
-        if not _live:
-            from hilt_core import shutdown
-
-            shutdown.unhook_sigterm()
         late = [e for e in self._queue if not isinstance(e, _Marker)]
         if late and marker is not None and marker.done.is_set():
             # Appended while the close marker was on its way: behind it, never written.
@@ -866,6 +859,11 @@ _live: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 def _reset_after_fork() -> None:
     for p in list(_live):
         p._after_fork_in_child()
+
+
+def open_pipelines() -> int:
+    """How many pipelines are open (not closed yet) in this process."""
+    return sum(1 for p in list(_live) if not p._closed)
 
 
 def close_all(timeout: float) -> None:

@@ -10,7 +10,7 @@ from hilt_core import context
 
 if TYPE_CHECKING:
     from hilt_core.model import Event
-    from hilt_core.session import Session
+    from hilt_core.protocols import SessionLike
 
 log = logging.getLogger("hilt")
 
@@ -29,7 +29,7 @@ class Recorder:
         self.options = options
 
     @staticmethod
-    def session() -> Session | None:
+    def session() -> SessionLike | None:
         return context.current_session()
 
     @staticmethod
@@ -38,7 +38,7 @@ class Recorder:
         return context.current_conversation()
 
     @staticmethod
-    def emit(event: Event, session: Session | None = None) -> None:
+    def emit(event: Event, session: SessionLike | None = None) -> None:
         """Append ``event`` to ``session`` (default: the current one). Never raises."""
         target = session if session is not None else context.current_session()
         if target is None:

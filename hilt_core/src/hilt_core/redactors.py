@@ -20,7 +20,7 @@ from typing import Any
 from hilt_core.errors import ConfigError
 from hilt_core.markers import hookimpl
 from hilt_core.model import Event
-from hilt_core.registry import KNOWN_PACKAGES, Registry, bind_impl, register_plugin
+from hilt_core.registry import HINTS, Registry, bind_impl, register_plugin
 from hilt_core.textfields import TextFn, map_text
 
 RedactImpl = Callable[..., Any]
@@ -56,8 +56,8 @@ def resolve_names(registry: Registry, names: Sequence[str]) -> tuple[str, ...]:
             msg = f"Unknown HILT redactor {name!r}. Installed redactors: {installed}"
             if name in registry.failed:
                 msg += f". The plugin {name!r} failed to load: {registry.failed[name]}"
-            elif name in KNOWN_PACKAGES:
-                msg += f". {name!r} is provided by {KNOWN_PACKAGES[name]}"
+            elif name in HINTS:
+                msg += f". {name!r} is provided by {HINTS[name]}"
             else:
                 msg += ". Register one with hilt.register_redactor(fn, name=...)"
             raise ConfigError(msg)

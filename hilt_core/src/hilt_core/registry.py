@@ -16,23 +16,24 @@ from typing import Any
 
 import pluggy
 
-from hilt_core import hookspecs
+from hilt_core import hookspecs, vocab
 from hilt_core.errors import UnknownPluginError
 from hilt_core.markers import PROJECT
 
 log = logging.getLogger("hilt.plugins")
 trace_log = logging.getLogger("hilt.trace")
 
-# Where a name that is not installed would come from, for the error message.
-KNOWN_PACKAGES = {
-    "openai": "hilt-openai (installed with `pip install hilt`)",
-    "jsonl": "hilt-jsonl (installed with `pip install hilt`)",
-    "local": "hilt-jsonl (installed with `pip install hilt`)",
-    "costs": "hilt-costs (installed with `pip install hilt`)",
-    "sheets": 'hilt-sheets: pip install "hilt[sheets]" (from a checkout of HILT: '
-    "pip install ./plugins/hilt_sheets)",
-    "pii": "hilt-pii (installed with `pip install hilt`)",
-}
+# Where a name that is not installed would come from, for the error message. The kernel
+# knows no plugin by name: a distribution that ships plugins (the `hilt` package for the
+# built-in ones) adds its hints here with add_hint().
+HINTS: dict[str, str] = {}
+
+
+def add_hint(name: str, where: str) -> None:
+    """Say where the plugin ``name`` comes from (``"hilt-sheets: pip install
+    'hilt[sheets]'"``), for the error raised when it is asked for and not installed."""
+    HINTS[name] = where
+
 
 PROVIDER_HOOKS = ("provider_patch",)
 BACKEND_HOOKS = ("backend_open", "backend_write", "backend_close", "backend_read")
@@ -121,6 +122,14 @@ class Registry:
             except pluggy.PluginValidationError:
                 self.pm.unregister(plugin)
                 raise
+            try:
+                for key, meaning in dict(
+                    getattr(plugin, "HILT_EXTENSION_KEYS", None) or {}
+                ).items():
+                    vocab.declare(str(key), str(meaning), plugin=registered)
+            except (TypeError, ValueError):
+                self.pm.unregister(plugin)
+                raise
             for alias in getattr(plugin, "HILT_ALIASES", ()) or ():
                 self._aliases.setdefault(str(alias), registered)
             return registered
@@ -170,14 +179,54 @@ class Registry:
                 f". The plugin {name!r} is installed but disabled by HILT_DISABLE_PLUGINS / "
                 "HILT_LOAD_PLUGINS"
             )
-        elif name in KNOWN_PACKAGES:
-            msg += f". {name!r} is provided by {KNOWN_PACKAGES[name]}"
+        elif name in HINTS:
+            msg += f". {name!r} is provided by {HINTS[name]}"
         else:
             msg += (
                 f". To add one, install a package that declares an entry point {name!r} in "
                 f"the group 'hilt', or call hilt.register_plugin(obj, name={name!r})"
             )
         raise UnknownPluginError(msg)
+
+    def session_plugins(self, *backends: object) -> list[tuple[str, object]]:
+        """The plugins whose options a session writing to these ``backends`` plugins may
+        be given: they, every provider, enricher and redactor, and every plugin checking
+        options at session_open (see hilt_core.options)."""
+        self.load()
+        chosen: dict[int, tuple[str, object]] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            if any(plugin is b for b in backends) or self._implements(
+                plugin, (*PROVIDER_HOOKS, "event_enrich", "redact", "session_open")
+            ):
+                chosen[id(plugin)] = (name, plugin)
+        return list(chosen.values())
+
+    def default_providers(self) -> list[tuple[str, object]]:
+        """The providers ``instrument()`` patches when no ``providers=`` is given: every
+        registered provider plugin that declares ``HILT_DEFAULT = True`` and whose SDK
+        (``HILT_SDK``, an import name) is importable. Nothing is imported to find out.
+
+        ``HILT_SDK`` may be a tuple of import names: the provider is called when any of them
+        is importable (a provider that tells the user of a deprecated SDK lists it too)."""
+        found = []
+        for name in self.names("provider"):
+            plugin = self.pm.get_plugin(name)
+            if not getattr(plugin, "HILT_DEFAULT", False):
+                continue
+            sdk = getattr(plugin, "HILT_SDK", None)
+            names = sdk if isinstance(sdk, tuple | list) else (sdk,)
+            present = sdk is None or any(_importable(str(n)) for n in names)
+            if present:
+                found.append((name, plugin))
+            else:
+                log.debug("HILT provider %r not patched by default: %s is not installed", name, sdk)
+        return found
+
+    def unloaded(self) -> list[str]:
+        """Installed plugins that are not loaded (failed, or left out by the environment)."""
+        return sorted(set(self.failed) | self.disabled)
 
     def caller(self, plugin: object, hook: str) -> Callable[..., Any]:
         """A caller of ``hook`` that reaches only ``plugin`` (never every installed one)."""
@@ -190,6 +239,11 @@ class Registry:
         does). For the hooks a session calls on every batch: a plugin registered later
         is never reached through it. With ``HILT_TRACE_PLUGINS`` each call is traced."""
         impls = [i for i in getattr(self.pm.hook, hook).get_hookimpls() if i.plugin is plugin]
+        if not impls and not self.pm.is_registered(plugin):
+            # A plugin object the registry does not hold (the kernel's fan-out to several
+            # backends, hilt_core.fanout): no name resolves to it, its function is called.
+            own: Callable[..., Any] | None = getattr(plugin, hook, None)
+            return own if callable(own) else _no_impl
         if not impls:
             return _no_impl
         return bind_impl(impls[-1], hook, trace=self.tracing)
@@ -269,3 +323,14 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
 
 def unregister_plugin(name: str) -> None:
     default_registry().unregister(name)
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it (its parent
+    packages are imported: a namespace package such as ``google`` costs nothing)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -2,9 +2,11 @@
 
 Hashes are HMAC-SHA256 keyed by this salt, so equal texts hash alike under one salt (they
 can be grouped) while nobody without the salt can test a guess against a hash. The
-per-install salt is a random 32-byte hex string in ``$XDG_DATA_HOME/hilt/salt``
-(``~/.local/share/hilt/salt``; ``%LOCALAPPDATA%\\hilt\\salt`` on Windows), readable by its
-owner only. Hashes made on two machines match only if they share a salt: give the same
+per-install salt is a random 32-byte hex string in the file ``salt`` of HILT's per-user
+data folder (:func:`hilt_core.paths.data_dir`: ``~/.local/share/hilt/salt`` on Linux),
+readable by its owner only. A salt that an earlier HILT made in ``$XDG_DATA_HOME/hilt`` on a
+platform whose data folder is elsewhere (macOS) is still used, so hashes already written
+keep matching. Hashes made on two machines match only if they share a salt: give the same
 ``hash_salt=`` / ``HILT_HASH_SALT`` to both.
 """
 
@@ -15,22 +17,19 @@ import os
 import secrets
 from pathlib import Path
 
+from hilt_core import paths
 from hilt_core.errors import ConfigError
 
 SALT_ENV = "HILT_HASH_SALT"
 
 
-def data_dir() -> Path:
-    """HILT's per-user data folder."""
-    if os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "hilt"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "hilt"
-
-
 def salt_path() -> Path:
-    return data_dir() / "salt"
+    """The salt file: in the data folder, unless only the place an earlier HILT used has one."""
+    path = paths.data_dir() / "salt"
+    legacy = paths.legacy_data_dir()
+    if legacy is not None and not path.exists() and (legacy / "salt").exists():
+        return legacy / "salt"
+    return path
 
 
 def hash_key(given: str | bytes | None = None) -> bytes:

@@ -8,11 +8,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hilt_core import context
+from hilt_core import context, shutdown
+from hilt_core import fanout as _fanout
+from hilt_core import options as _options
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
+from hilt_core.internal import internal_error
 from hilt_core.model import HILT_VERSION, Event
-from hilt_core.pipeline import _BIG, CLOSE_TIMEOUT, Pipeline
+from hilt_core.pipeline import _BIG, CLOSE_TIMEOUT, Pipeline, open_pipelines
 from hilt_core.registry import Registry, default_registry
 
 _PIPELINE_OPTIONS = (
@@ -22,6 +25,10 @@ _PIPELINE_OPTIONS = (
     "batch_size",
     "queue_block_timeout",
 )
+
+# Called with the session as close() begins, while it still takes events (the provider
+# contract writes the streams still open as partial answers here).
+before_close: list[Callable[[Session], None]] = []
 
 
 def _stamped(event: Event | None, meta: Mapping[str, Any]) -> Event | None:
@@ -37,6 +44,8 @@ class Session:
     ``Session(backend="sheets", sheet_id=..., credentials_path=...)``,
     ``Session(path, mode="r").read()``. Other keyword options go to the backend plugin
     (and ``capture``, ``max_queue``, ``flush_interval``, ``batch_size`` to the pipeline).
+    ``backend=["jsonl", "otel"]`` writes every event to each backend of the list (see
+    hilt_core.fanout); ``backend``, ``filepath`` and ``read()`` are the first one's.
     ``append()`` never waits on I/O: events are written by a background thread;
     ``flush()`` waits for them, ``close()`` and interpreter exit flush too.
     """
@@ -48,7 +57,7 @@ class Session:
         mode: str = "a",
         create_dirs: bool = True,
         encoding: str = "utf-8",
-        backend: str | None = None,
+        backend: str | list[str] | tuple[str, ...] | None = None,
         sheet_id: str | None = None,
         credentials_path: str | None = None,
         credentials_json: dict[str, Any] | None = None,
@@ -72,6 +81,10 @@ class Session:
             backend = "sheets" if (sheet_id and filepath is None) else "local"
         if mode not in ("a", "w", "r"):
             raise ConfigError(f"mode must be 'a', 'w' or 'r', not {mode!r}")
+        backends = _fanout.backend_list(backend, mode, options)
+        if backends is not None:
+            backend = backends[0]
+        backend = str(backend)
         capture = check_mode(
             str(options.pop("capture", None) or os.environ.get("HILT_CAPTURE") or "full")
         )
@@ -80,11 +93,21 @@ class Session:
         pipeline_opts = {k: options.pop(k) for k in _PIPELINE_OPTIONS if k in options}
         self._pipeline_opts = pipeline_opts  # kept for open() after close()
         self.backend = backend
+        self.backends = backends if backends is not None else [backend]
+        self._fan = backends is not None
         self.mode = mode
         self.encoding = encoding
-        self.columns = list(columns) if columns is not None else None
+        # A string is left for the backend to refuse (list() would split it into letters).
+        self.columns = list(columns) if isinstance(columns, list | tuple) else columns
         self.capture = capture
+        # Keys the conversation ids derived from text in every mode but "full" (see
+        # hilt_core.provider.conversation): an unkeyed digest would let a guess be tested.
+        self.conversation_key: bytes | None = policy.hash_key
         self._name, self._plugin = reg.resolve(backend, "backend")
+        found = _fanout.resolve(reg, backends, options) if backends is not None else []
+        if mode != "r":
+            plugins = [p for _, p in found] or [self._plugin]
+            _options.check(options, reg.session_plugins(*plugins), unavailable=reg.unloaded())
         self.options: dict[str, Any] = {
             "filepath": filepath,
             "mode": mode,
@@ -98,31 +121,58 @@ class Session:
             "capture": capture,
             **options,
         }
-        try:
-            handle = reg.caller(self._plugin, "backend_open")(name=backend, options=self.options)
-        except HILTError:
-            raise
-        except Exception as exc:
-            # Nothing could be stored: fail at instrument()/Session() time, naming the
-            # plugin, rather than hand back a session that silently loses every event.
-            raise ConfigError(
-                f"The HILT backend {self._name!r} could not open: {type(exc).__name__}: {exc}"
-            ) from exc
+        if mode != "r":
+            self._check_with_plugins(reg)
+        writer: object = self._plugin
+        name = self._name
+        handle: Any
+        if backends is not None:
+            limit = int(pipeline_opts.get("max_queue", 10_000))
+            handle = _fanout.open_all(reg, backends, found, self.options, limit)
+            writer, name = _fanout, "+".join(n for n, _ in found)
+        else:
+            try:
+                handle = reg.caller(self._plugin, "backend_open")(
+                    name=backend, options=self.options
+                )
+            except HILTError:
+                raise
+            except Exception as exc:
+                # Nothing could be stored: fail at instrument()/Session() time, naming the
+                # plugin, rather than hand back a session that silently loses every event.
+                raise ConfigError(
+                    f"The HILT backend {self._name!r} could not open: {type(exc).__name__}: {exc}"
+                ) from exc
         if handle is None:
             raise ConfigError(f"The HILT backend plugin {self._name!r} did not open a backend")
         self.handle = handle
         fp = getattr(handle, "path", None)
         self.filepath: Path | None = Path(fp) if fp is not None else None
+        shutdown.hook_process()  # the last flush on every way out this process has
         self._pipeline = Pipeline(
             registry=reg,
-            plugin=self._plugin,
+            plugin=writer,
             handle=handle,
-            backend_name=self._name,
+            backend_name=name,
             capture=policy,
             options=self.options,
             **pipeline_opts,
         )
         self._closed = False
+
+    def _check_with_plugins(self, reg: Registry) -> None:
+        """``session_open``: each plugin checks the options it takes. A ConfigError (a
+        plugin's deliberate refusal) is raised; anything else is a broken plugin, named."""
+        for impl in reg.pm.hook.session_open.get_hookimpls():
+            try:
+                impl.function(*[{"options": self.options}[n] for n in impl.argnames])
+            except HILTError:
+                raise
+            except Exception as exc:
+                raise ConfigError(
+                    f"The HILT plugin {impl.plugin_name!r} failed to check this session's "
+                    f"options: {type(exc).__name__}: {exc}"
+                ) from exc
 
     def _is_backend(self, text: str) -> bool:
         try:
@@ -187,7 +237,7 @@ class Session:
         """Reopen a closed session (writing starts again on the next append)."""
         if self._closed:
             self.__init__(  # type: ignore[misc]
-                backend=self.backend,
+                backend=self.backends if self._fan else self.backend,
                 registry=self._registry,
                 **self.options,
                 **self._pipeline_opts,
@@ -200,8 +250,16 @@ class Session:
         be written (their number is logged as an ERROR in the ``hilt`` log)."""
         if self._closed:
             return True
+        for callback in before_close:
+            try:
+                callback(self)
+            except Exception:
+                internal_error("finish what was open before closing a session")
         self._closed = True
-        return self._pipeline.close(timeout)
+        ok = self._pipeline.close(timeout)
+        if not open_pipelines():
+            shutdown.unhook_sigterm()  # no session open: SIGTERM's default back
+        return ok
 
     @property
     def closed(self) -> bool:
@@ -223,7 +281,8 @@ class Session:
         """Iterate the stored events (after writing out what this session queued)."""
         if not self._closed and self.mode != "r":
             self.flush()
-        events = self._registry.caller(self._plugin, "backend_read")(handle=self.handle)
+        handle = _fanout.first_handle(self.handle)
+        events = self._registry.caller(self._plugin, "backend_read")(handle=handle)
         if events is None:
             raise SessionError(f"The HILT backend {self._name!r} cannot read events back")
         yield from events

@@ -7,7 +7,8 @@ Text-bearing (transformed by redactors and ``hash``, removed by ``metadata``):
   ``parts``, ``tool_calls``, ``refusal``, ...);
 - ``actor.name`` and ``actor.metadata``;
 - ``provenance``;
-- ``extensions``: every key not in :data:`KEPT_EXTENSION_KEYS` whose value holds a
+- ``extensions``: every key not kept (:data:`hilt_core.vocab.KEPT_EXTENSION_KEYS`: the
+  format's identifiers and labels, and the keys plugins declared) whose value holds a
   string: ``metadata`` (what ``hilt.scope(**metadata)`` stamps), ``tool_calls``,
   ``error_message``, ``request``, ... and keys HILT does not know (numbers and booleans
   are kept: ``tool_calls: 2`` is a count). The keys of :data:`TEXT_EXTENSION_KEYS` hold
@@ -28,68 +29,10 @@ from typing import Any
 import attrs
 
 from hilt_core.model import Content, Event
+from hilt_core.vocab import KEPT_EXTENSION_KEYS, TEXT_EXTENSION_KEYS
 
-# Extension keys that carry LLM message structures (prompts, completions, tool calls).
-TEXT_EXTENSION_KEYS = frozenset(
-    {
-        "tool_calls",
-        "tool_arguments",
-        "tool_result",
-        "tool_results",
-        "error_message",
-        "error",
-        "request",
-        "response",
-        "response_text",
-        "refusal",
-        "reasoning",
-        "messages",
-        "input",
-        "output",
-        "instructions",
-        "annotations",
-        "metadata",
-    }
-)
-
-# Extension keys that are identifiers, labels or measurements, never conversation text.
-KEPT_EXTENSION_KEYS = frozenset(
-    {
-        "reply_to",
-        "model",
-        "request_model",
-        "provider",
-        "endpoint",
-        "api",
-        "status_code",
-        "finish_reason",
-        "response_id",
-        "stream",
-        "attempts",
-        "error_code",
-        "error_type",
-        "error_detail",
-        "stream_end",
-        "partial",
-        "user_id",
-        "tenant_id",
-        "tags",
-        "dropped",
-        "hilt_redaction",
-        "latency_ms",
-        "ttft_ms",
-        "score",
-        "relevance_score",
-        "service_tier",
-        "system_fingerprint",
-        "tool_call_id",
-        "tool_name",
-        "trace_id",
-        "span_id",
-        "parent_id",
-    }
-)
-
+# Which extension keys are text and which are kept is defined once, in hilt_core.vocab
+# (with the keys plugins declare through HILT_EXTENSION_KEYS).
 # Inside LLM message structures these keys hold roles, kinds and ids, not text; their
 # values are kept when they look like an identifier (an e-mail there is still text).
 STRUCTURAL_KEYS = frozenset({"role", "type", "id", "tool_call_id", "call_id", "status", "index"})

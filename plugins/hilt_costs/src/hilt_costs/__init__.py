@@ -3,9 +3,11 @@
 Registered in the entry-point group ``hilt`` as ``costs``; it implements ``event_enrich``
 and so prices the events of every provider plugin. Prices come from the tables bundled
 with genai-prices (no network unless ``cost_auto_update`` is turned on); the user's own
-prices (:func:`set_price`, :func:`load_prices`, ``HILT_PRICES_FILE``,
-``instrument(prices_file=...)``) win over them. A model nobody prices gets no cost, a
-``cost_unknown_reason``, and one warning in the ``hilt`` log. See docs/costs.md.
+prices (:func:`set_price`, :func:`load_prices`, ``HILT_PRICES_FILE`` for every session;
+``prices_file=`` for one session's events) win over them, and a gateway can be priced as
+the provider it serves (:func:`endpoint`, ``price_endpoints=``). A model nobody prices
+gets no cost, a ``cost_unknown_reason``, and one warning in the ``hilt`` log. See
+docs/costs.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from hilt_core import Event, hookimpl
 
 if TYPE_CHECKING:
     from hilt_costs.pricer import ENV_AUTO_UPDATE, ENV_FILE, Estimate, Pricer
+
+HILT_OPTIONS = {
+    "prices_file": "A JSON or TOML prices file (model -> prices per million tokens).",
+    "cost_auto_update": "Let genai-prices download fresh prices (the network; off).",
+}
 
 _pricer: Pricer | None = None
 
@@ -34,11 +41,30 @@ def _get() -> Pricer:
     return _pricer
 
 
+# The options this plugin reads from instrument() / Session(), for the kernel's list of
+# the options each plugin takes.
+HILT_OPTIONS = {
+    "prices_file": "a TOML or JSON prices file for this session's events (docs/costs.md)",
+    "cost_auto_update": "True: genai-prices downloads fresh prices now and hourly",
+    "price_endpoints": "{endpoint: provider}: price this session's calls to a gateway as "
+    "that provider's, e.g. {'llm-gateway.internal': 'openai'}",
+}
+
+
 @hookimpl(trylast=True)
 def event_enrich(event: Event, options: Mapping[str, Any]) -> None:
     # trylast: enrichers registered later (say, a plugin that knows a negotiated price and
     # sets cost_usd) run first, and a cost already set is never overwritten.
     (_pricer or _get()).enrich(event, options)
+
+
+@hookimpl
+def session_open(options: Mapping[str, Any]) -> None:
+    """Read the session's ``prices_file`` (and check its ``price_endpoints``) when it
+    opens; a broken one raises :class:`hilt_core.ConfigError` from ``instrument()`` /
+    ``Session()``."""
+    if options.get("prices_file") or options.get("price_endpoints") is not None:
+        _get().open_session(options)
 
 
 def set_price(
@@ -84,9 +110,25 @@ def alias(name: str, model: str) -> None:
     pricer.invalidate()
 
 
+def endpoint(endpoint: str, provider: str) -> None:
+    """Price the calls to ``endpoint`` (a host name, ``host:port`` or URL: a LiteLLM
+    proxy, a company gateway) at ``provider``'s prices, for every model it serves.
+
+    Applies to events whose provider plugin did not name a provider of its own
+    (``"openai-compatible"`` / ``"anthropic-compatible"``: an SDK pointed at another
+    server). A host without a port stands for every port.
+    """
+    from hilt_costs.overrides import make_route
+
+    pricer = _get()
+    pricer.book.add([], {}, dict([make_route(endpoint, provider, "hilt_costs.endpoint")]))
+    pricer.invalidate()
+
+
 def load_prices(path: str | Path) -> int:
     """Read a JSON or TOML prices file (model -> prices per million tokens, or model ->
-    another model's name); return how many entries it held. Raises
+    another model's name; an ``endpoints`` table of endpoint -> provider); return how
+    many entries it held. Raises
     :class:`hilt_core.ConfigError` naming the problem."""
     return _get().load_file(path)
 
@@ -140,12 +182,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ENV_AUTO_UPDATE",
+    "HILT_OPTIONS",
     "ENV_FILE",
     "Estimate",
     "alias",
     "clear_prices",
     "disable_auto_update",
     "enable_auto_update",
+    "endpoint",
     "estimate",
     "load_prices",
     "reprice",

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from hilt_core import ConfigError, Event, Metrics, forksafe
 from hilt_costs import source
-from hilt_costs.overrides import PriceBook, UserPrice, read_file
+from hilt_costs.overrides import PriceBook, Prices, UserPrice, parse_endpoints, read_file
 from hilt_costs.rates import PER
 from hilt_costs.resolved import Match, Unknown
 
@@ -21,6 +21,7 @@ log = logging.getLogger("hilt")
 ENV_FILE = "HILT_PRICES_FILE"
 ENV_AUTO_UPDATE = "HILT_COST_AUTO_UPDATE"
 MAX_CACHE = 10_000
+MAX_SESSIONS = 256  # options mappings remembered with the prices they chose
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 # (provider, endpoint, model, request_model, service_tier) as recorded on the event
@@ -38,13 +39,18 @@ class Estimate(NamedTuple):
 
 class Pricer:
     def __init__(self) -> None:
-        self.book = PriceBook()
-        self._cache: dict[Key, Match | Unknown] = {}
+        self.book = PriceBook()  # process-wide: set_price, alias, load_prices, the env
+        self._global = Prices(self.book)
+        # A session's own prices (its prices_file, its price_endpoints), by those two
+        # options; and which prices each session's options chose, by the options'
+        # identity. Each entry holds its
+        # options mapping, so that identity is never reused while it is remembered.
+        self._sessions: dict[tuple[str | None, str | None], Prices] = {}
+        self._by_options: dict[int, tuple[object, Prices]] = {}
         self._lock = forksafe.RLock()  # taken on the writer thread: see docs/plugins.md
         self._warned: set[tuple[Any, Any]] = set()
         self._snapshot_of: Callable[[], object] | None = None  # set once genai-prices loads
         self._env_done = False
-        self._options_seen: object = None
         self._files_loaded: set[str] = set()
         self._stop_update: Callable[[], None] | None = None
 
@@ -66,9 +72,10 @@ class Pricer:
         extra = metrics.extra
         if "cost_unknown_reason" in extra:
             return
-        # The options of the event's own session, handed to the hook by the pipeline.
-        if options is not self._options_seen:
-            self._take_options(options)
+        # The options of the event's own session, handed to the hook by the pipeline,
+        # choose the prices: its prices_file's over the process-wide ones.
+        seen = self._by_options.get(id(options))
+        prices = seen[1] if seen is not None and seen[0] is options else self._prices_for(options)
         key: Key = (
             ext.get("provider"),
             ext.get("endpoint"),
@@ -76,10 +83,11 @@ class Pricer:
             requested,
             ext.get("service_tier"),
         )
-        self._apply(metrics, extra, tokens, key, event.timestamp)
+        self._apply(prices, metrics, extra, tokens, key, event.timestamp)
 
     def _apply(
         self,
+        prices: Prices,
         metrics: Metrics,
         extra: dict[str, Any],
         tokens: Mapping[str, Any],
@@ -87,7 +95,7 @@ class Pricer:
         timestamp: datetime,
     ) -> None:
         try:
-            found = self._cache.get(key)
+            found = prices.cache.get(key)
         except TypeError:  # an unhashable model or provider in a hand-made event
             extra["cost_unknown_reason"] = "extensions.model and .provider must be strings"
             return
@@ -96,7 +104,7 @@ class Pricer:
             and self._snapshot_of is not None
             and found.snapshot is not self._snapshot_of()
         ):
-            found = self._resolve(key)
+            found = self._resolve(prices, key)
         if isinstance(found, Unknown):
             extra["cost_unknown_reason"] = found.reason
             return
@@ -138,11 +146,11 @@ class Pricer:
         extra["cost_source"] = found.source
 
     # -- the slow path: once per (provider, model) ---------------------------------------
-    def _resolve(self, key: Key) -> Match | Unknown:
+    def _resolve(self, prices: Prices, key: Key) -> Match | Unknown:
         with self._lock:
             if not self._env_done:
                 self._take_env()
-            found = self._cache.get(key)
+            found = prices.cache.get(key)
             if found is not None and (
                 found.snapshot is None
                 or self._snapshot_of is None
@@ -150,15 +158,15 @@ class Pricer:
             ):
                 return found
             if found is not None:  # the price table was replaced (auto-update)
-                self._cache = {}
+                self._clear_caches()
             try:
-                found = self._lookup(key)
+                found = self._lookup(prices, key)
             except Exception as exc:  # a bug here must cost a figure, not the event
                 log.exception("HILT could not look up the price of %r", key[2] or key[3])
                 found = Unknown(f"price lookup failed: {type(exc).__name__}: {exc}")
-            if len(self._cache) >= MAX_CACHE:
-                self._cache = {}
-            self._cache[key] = found
+            if len(prices.cache) >= MAX_CACHE:
+                prices.cache = {}
+            prices.cache[key] = found
             said = (key[0], key[2] or key[3])  # one warning per (provider, model)
             if isinstance(found, Unknown) and said not in self._warned:
                 self._warned.add(said)
@@ -171,22 +179,30 @@ class Pricer:
                 )
             return found
 
-    def _lookup(self, key: Key) -> Match | Unknown:
+    def _lookup(self, prices: Prices, key: Key) -> Match | Unknown:
         provider, endpoint, model, requested, tier = key
         pname = provider if isinstance(provider, str) and provider else None
         names = list(dict.fromkeys(n for n in (model, requested) if isinstance(n, str) and n))
         if not names:
             return Unknown("no model name was recorded")
-        book = self.book
+        # A server the user said serves a provider's models (a gateway): priced as that
+        # provider, when the event names no provider of its own.
+        route = None
+        if pname is None or pname.lower() in source.COMPATIBLE:
+            route = prices.route(endpoint)
+            if route is not None:
+                pname, endpoint = route.provider, None
         for name in names:
-            up: UserPrice | None = book.find(pname, name) or book.find(pname, book.alias(name))
+            up: UserPrice | None = prices.find(pname, name) or prices.find(
+                pname, prices.alias(name)
+            )
             if up is not None:
                 return Match(up.source, schedule=up.schedule)
         first: Unknown | None = None
         for name in names:
             try:
                 found = source.resolve(
-                    pname, endpoint, book.alias(name), tier if isinstance(tier, str) else None
+                    pname, endpoint, prices.alias(name), tier if isinstance(tier, str) else None
                 )
             except ImportError as exc:
                 return Unknown(
@@ -205,6 +221,8 @@ class Pricer:
             f"output_per_mtok=...) or in a prices file ({ENV_FILE})"
         )
         reason = first.reason
+        if route is not None:
+            reason += f" (endpoint {key[1]!r} is priced as {route.provider!r} by {route.origin})"
         if pname == "azure":
             reason += (
                 f"; price it with hilt_costs.set_price() or, if {name!r} is an Azure "
@@ -215,13 +233,17 @@ class Pricer:
     # -- configuration -------------------------------------------------------------------
     def invalidate(self) -> None:
         with self._lock:
-            self._cache = {}
+            self._clear_caches()
 
-    def load_file(self, path: str | Path) -> int:
-        prices, aliases = read_file(path)
-        self.book.add(prices, aliases)
+    def _clear_caches(self) -> None:
+        for prices in self._all_prices():
+            prices.cache = {}
+
+    def load_file(self, path: str | os.PathLike[str]) -> int:
+        entries = read_file(path)
+        self.book.add(*entries)
         self.invalidate()
-        return len(prices) + len(aliases)
+        return entries.size
 
     def _take_env(self) -> None:
         self._env_done = True
@@ -231,16 +253,62 @@ class Pricer:
         if os.environ.get(ENV_AUTO_UPDATE, "").strip().lower() in _TRUE:
             self.auto_update()
 
-    def _take_options(self, options: Mapping[str, Any] | None) -> None:
+    def open_session(self, options: Mapping[str, Any]) -> None:
+        """A session opens with these options: read its prices file now (again, if an
+        earlier session read it), raising :class:`ConfigError` if it or
+        ``price_endpoints`` is wrong."""
+        key = _session_key(options)
+        if key is None:
+            return
+        prices = self._session_prices(options)
         with self._lock:
-            self._options_seen = options
-            if not options:
-                return
-            path = options.get("prices_file")
-            if path:
-                self._load_once(str(path), "prices_file")
-            if options.get("cost_auto_update"):
-                self.auto_update()
+            # Sessions that already priced events keep the prices they were opened with.
+            self._sessions[key] = prices
+
+    def _session_prices(self, options: Mapping[str, Any]) -> Prices:
+        """A session's own prices (its file, its endpoints), before the process-wide."""
+        book = PriceBook()
+        path = options.get("prices_file")
+        if path:
+            if not isinstance(path, str | Path):
+                raise ConfigError(f"prices_file must be a path, not {path!r}")
+            book.add(*read_file(path))
+        endpoints = options.get("price_endpoints")
+        if endpoints is not None:
+            book.add([], {}, parse_endpoints(endpoints, "price_endpoints"))
+        return Prices(book, self.book)
+
+    def _prices_for(self, options: Mapping[str, Any] | None) -> Prices:
+        """The prices a session's options choose, the first time they are seen."""
+        with self._lock:
+            seen = self._by_options.get(id(options))
+            if seen is not None and seen[0] is options:
+                return seen[1]
+            prices = self._global
+            key = _session_key(options) if options else None
+            if options and key is not None:
+                found = self._sessions.get(key)
+                if found is None:
+                    # No session_open hook read them: read them here, on the writer thread.
+                    try:
+                        found = self._session_prices(options)
+                    except ConfigError as exc:
+                        log.error("HILT ignored this session's own prices: %s", exc)
+                        found = self._global
+                    self._sessions[key] = found
+                prices = found
+            self._remember(options, prices)  # once per session, whatever happens next
+            if options and options.get("cost_auto_update"):
+                try:
+                    self.auto_update()
+                except Exception:
+                    log.exception("HILT could not start genai-prices' auto-update")
+            return prices
+
+    def _remember(self, options: object, prices: Prices) -> None:
+        if len(self._by_options) >= MAX_SESSIONS:
+            self._by_options = {}
+        self._by_options[id(options)] = (options, prices)
 
     def _load_once(self, path: str, where: str) -> None:
         if path in self._files_loaded:
@@ -267,15 +335,23 @@ class Pricer:
         if stop is not None:
             stop()
 
+    def _all_prices(self) -> list[Prices]:
+        return [
+            self._global,
+            *self._sessions.values(),
+            *(prices for _, prices in self._by_options.values()),
+        ]
+
     def reset(self) -> None:
         """Forget user prices, files read, warnings given and cached lookups (tests)."""
         with self._lock:
             self.book.clear()
-            self._cache = {}
+            self._global.cache = {}
+            self._sessions = {}
+            self._by_options = {}
             self._warned.clear()
             self._files_loaded.clear()
             self._env_done = False
-            self._options_seen = None
 
     # -- pricing outside the writer ------------------------------------------------------
     def estimate(
@@ -290,7 +366,7 @@ class Pricer:
     ) -> Estimate:
         metrics = Metrics(tokens=dict(tokens))
         key: Key = (provider, endpoint, model, None, service_tier)
-        self._apply(metrics, metrics.extra, tokens, key, at or datetime.now(UTC))
+        self._apply(self._global, metrics, metrics.extra, tokens, key, at or datetime.now(UTC))
         return Estimate(
             metrics.cost_usd,
             metrics.extra.get("cost_source"),
@@ -306,6 +382,18 @@ class Pricer:
         metrics.extra.pop("cost_unknown_reason", None)
         self.enrich(event)
         return metrics.cost_usd
+
+
+def _session_key(options: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    """What makes a session's own prices: its prices_file and its price_endpoints (None
+    when it has neither)."""
+    path = options.get("prices_file")
+    endpoints = options.get("price_endpoints")
+    if not path and endpoints is None:
+        return None
+    if isinstance(endpoints, Mapping):
+        endpoints = sorted((str(k), str(v)) for k, v in endpoints.items())
+    return (str(path) if path else None, None if endpoints is None else repr(endpoints))
 
 
 def _bad_counts(tokens: Mapping[str, Any]) -> str:

@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
 DIST = "genai-prices"
 # Names HILT's provider plugins write in extensions.provider that are not genai-prices ids.
-COMPATIBLE = frozenset({"openai-compatible", "compatible", "custom"})
+COMPATIBLE = frozenset({"openai-compatible", "anthropic-compatible", "compatible", "custom"})
+# Names HILT's provider plugins write (OpenTelemetry's GenAI provider names) that are not
+# genai-prices ids: the id whose prices apply.
+PROVIDER_IDS = {
+    "gcp.gen_ai": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gemini": "google",
+    "aws.bedrock": "aws",
+}
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -90,6 +98,7 @@ def resolve(
     snap = snapshot()
     lbl = label(snap)
     pid = provider.strip().lower() if provider and provider.strip() else None
+    pid = PROVIDER_IDS.get(pid, pid) if pid is not None else None
     url = _url(endpoint)
     head, sep, rest = model.partition("/")
     if not sep:

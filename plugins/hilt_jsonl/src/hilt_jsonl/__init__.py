@@ -14,6 +14,11 @@ from hilt_jsonl.backend import JsonlBackend, open_backend
 from hilt_jsonl.reader import iter_events
 
 HILT_ALIASES = ("local",)
+HILT_OPTIONS = {
+    "rotate": "'day' (a file per UTC day) or 'size' (with max_bytes).",
+    "max_bytes": "rotate='size': the size that starts a new file (int, or '100MB').",
+    "fsync": "Make every batch and flush() durable on disk (default False).",
+}
 
 
 @hookimpl

@@ -17,21 +17,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hilt_core import ConfigError, Event, dumps
+from hilt_core import ConfigError, Event, dumps, locking
 from hilt_core.columns import check_columns, select
 from hilt_core.convert import dumps_obj
+from hilt_core.paths import user_path
 from hilt_jsonl.reader import iter_events
-
-try:
-    import fcntl
-except ImportError:  # Windows: appends are still one write() per batch
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("hilt")
 
@@ -118,7 +113,7 @@ class JsonlBackend:
             return
         data = self.encode(events)
         fd = self._descriptor()
-        if fcntl is not None:
+        if locking.AVAILABLE:
             fd = self._lock(fd)
         try:
             size = os.fstat(fd).st_size
@@ -137,23 +132,17 @@ class JsonlBackend:
             if self.rotate == "size" and size + len(data) >= self.max_bytes:
                 self._roll_over()
         finally:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            locking.unlock(fd)
 
     def _lock(self, fd: int) -> int:
         # After taking the lock, make sure the path still names our file: another process
         # may have rolled it over (size rotation) while we waited.
-        assert fcntl is not None
         while True:
             self._flock(fd)
             path = self._fd_path
-            try:
-                same = path is not None and os.stat(path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
+            if path is not None and locking.still_names(path, fd):
                 return fd
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            locking.unlock(fd)
             os.close(fd)
             self._fd = None
             fd = self._descriptor()
@@ -162,24 +151,13 @@ class JsonlBackend:
         # Another HILT writer holds the lock for one write(); something that holds it
         # longer (a stuck process, a backup tool) must not hang the writer, and with it
         # flush() and the exit: give up after LOCK_TIMEOUT, and the batch is retried.
-        assert fcntl is not None
-        deadline = 0.0
-        pause = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                now = time.monotonic()
-                if not deadline:
-                    deadline = now + LOCK_TIMEOUT
-                elif now > deadline:
-                    raise TimeoutError(
-                        f"the log file {self._fd_path} stayed locked by another process "
-                        f"for {LOCK_TIMEOUT:g}s"
-                    ) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+        try:
+            locking.lock(fd, timeout=LOCK_TIMEOUT)
+        except TimeoutError:
+            raise TimeoutError(
+                f"the log file {self._fd_path} stayed locked by another process "
+                f"for {LOCK_TIMEOUT:g}s"
+            ) from None
 
     @staticmethod
     def _ends_with_newline(fd: int, size: int) -> bool:
@@ -235,7 +213,7 @@ class JsonlBackend:
 
 def open_backend(options: Mapping[str, Any]) -> JsonlBackend:
     raw = options.get("filepath") or os.environ.get("HILT_FILEPATH") or DEFAULT_PATH
-    path = Path(raw).expanduser()
+    path = user_path(raw)
     encoding = str(options.get("encoding") or "utf-8").lower().replace("_", "-")
     if encoding not in ("utf-8", "utf8"):
         raise ConfigError(

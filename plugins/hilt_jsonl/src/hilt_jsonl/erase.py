@@ -10,6 +10,18 @@ each batch) is held, so no line can be appended in between. A writer that was wa
 the lock finds the path now names another file, reopens it and appends there: nothing
 written during an erasure is lost.
 
+The old file is then scrubbed: a process that still holds it open (an idle writer
+between two batches, a reader) would otherwise read the erased lines through its
+descriptor until it closes it. It is truncated to nothing (the blocks are freed, not
+overwritten) or, when other hard links name it, given the new content. Writers lose
+nothing: each checks under the lock that the path still names its file, and reopens it.
+
+A symbolic link is followed: the file it names is rewritten and the link stays. A file
+named stands for its whole log: the files HILT's rotation made from it
+(``app.<time>.jsonl`` by size, ``app-<date>.jsonl`` by day) and logrotate's numbered
+copies (``app.jsonl.1``). Compressed files cannot be searched: they are reported, never
+silently passed over.
+
 Lines that are kept are copied byte for byte. Matching: ``session_id`` (or the
 ``conversation_id`` column) equal to ``conversation_id``, or ``extensions.user_id`` (or the
 ``user_id`` column) equal to ``user_id``. A line that is not JSON (torn by a crash) but
@@ -24,6 +36,7 @@ import glob
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -33,12 +46,8 @@ from typing import IO, Any
 import attrs
 import orjson
 
-from hilt_core import HILTError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock; stop the writers before erasing
-    fcntl = None  # type: ignore[assignment]
+from hilt_core import HILTError, locking
+from hilt_core.paths import user_path
 
 log = logging.getLogger("hilt")
 
@@ -49,9 +58,11 @@ _TMP_MARK = ".hilt-erase-"
 
 @attrs.define
 class FileErasure:
-    """What happened to one log file."""
+    """What happened to one log file (``path`` as named; ``target``, the file a symbolic
+    link names, when it is one)."""
 
     path: Path
+    target: Path | None = None
     events: int = 0
     matched: int = 0
     removed: int = 0
@@ -61,6 +72,15 @@ class FileErasure:
     bytes_before: int = 0
     bytes_after: int = 0
     stale_temps_removed: int = 0
+    scrubbed: bool = False  # the old file, still open elsewhere, was emptied
+
+
+@attrs.define
+class Skipped:
+    """A file of the logs that could not be searched, and why."""
+
+    path: Path
+    reason: str
 
 
 @attrs.define
@@ -74,6 +94,7 @@ class ErasureReport:
     export_to: Path | None
     files: list[FileErasure] = attrs.field(factory=list)
     export_skipped: int = 0  # matching events already in the export file
+    skipped: list[Skipped] = attrs.field(factory=list)  # files that could not be searched
 
     @property
     def files_scanned(self) -> int:
@@ -108,7 +129,15 @@ class ErasureReport:
             "events_removed": self.events_removed,
             "events_exported": self.events_exported,
             "export_skipped": self.export_skipped,
-            "files": [{**attrs.asdict(f, recurse=False), "path": str(f.path)} for f in self.files],
+            "files": [
+                {
+                    **attrs.asdict(f, recurse=False),
+                    "path": str(f.path),
+                    "target": str(f.target) if f.target else None,
+                }
+                for f in self.files
+            ],
+            "files_skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
         }
 
     def __str__(self) -> str:
@@ -133,6 +162,9 @@ class ErasureReport:
                 parts.append(f"{self.export_skipped} already there")
         if self.dry_run:
             parts.append("nothing was changed")
+        if self.skipped:
+            n = len(self.skipped)
+            parts.append(f"{n} file{'s' * (n != 1)} NOT searched (below)")
         lines = [head + "; ".join(parts)]
         for f in self.files:
             if not f.matched:
@@ -143,7 +175,10 @@ class ErasureReport:
                 what = f"{f.removed} of {f.events} events removed, file rewritten"
             if f.fragments:
                 what += f" (with {f.fragments} unreadable fragments naming it)"
-            lines.append(f"  {f.path}: {what}")
+            name = f"{f.path} (-> {f.target})" if f.target else str(f.path)
+            lines.append(f"  {name}: {what}")
+        for skip in self.skipped:
+            lines.append(f"  {skip.path}: NOT searched: {skip.reason}")
         return "\n".join(lines)
 
 
@@ -161,25 +196,78 @@ def _ids(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
 
 
 def expand(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files named by ``paths``: files, folders (their ``*.jsonl``) and glob patterns."""
+    """Files named by ``paths``: files (with the files of their rotated log, see
+    :func:`rotated`), folders (their ``*.jsonl`` files, and theirs) and glob patterns
+    (the files they match, as they are). A name that does not exist stands for the files
+    rotated from it, when there are some."""
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     out: dict[Path, None] = {}
     for item in items:
         text = os.fspath(item)
+        found: list[Path]
         if glob.has_magic(text):
             found = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text), recursive=True))]
         else:
-            p = Path(text).expanduser()
+            p = user_path(text)
             if p.is_dir():
-                found = sorted(p.glob("*.jsonl"))
-            elif p.exists():
-                found = [p]
+                found = []
+                for log_file in sorted(p.glob("*.jsonl")):
+                    found += [log_file, *rotated(log_file)]
             else:
-                raise HILTError(f"No such log file: {p}")
+                # Rotated files lie beside the file itself, wherever a link points.
+                real = os.path.realpath(p)
+                found = ([p] if p.exists() else []) + rotated(p)
+                found += rotated(Path(real)) if real != os.path.abspath(p) else []
+                if not found:
+                    raise HILTError(f"No such log file: {p}")
         for f in found:
             if f.is_file() and _TMP_MARK not in f.name:
                 out[f] = None
     return list(out)
+
+
+def rotated(path: Path) -> list[Path]:
+    """The files rotated from the log ``path``, oldest first: HILT's rotation by size
+    (``app.20260101T120000123456.jsonl``) and by day (``app-2026-01-01.jsonl``), and
+    logrotate's numbered copies (``app.jsonl.1``, ``app.jsonl.2.gz``)."""
+    stem, suffix, name = re.escape(path.stem), re.escape(path.suffix), re.escape(path.name)
+    patterns = [
+        rf"{stem}\.\d{{8}}T\d{{12}}{suffix}",
+        rf"{stem}-\d{{4}}-\d{{2}}-\d{{2}}{suffix}",
+        rf"{name}\.\d+(\.(gz|bz2|xz|zst|lz4|z|Z))?",
+    ]
+    match = re.compile("|".join(f"(?:{p})" for p in patterns)).fullmatch
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    found = [path.parent / n for n in names if match(n)]
+
+    def age(p: Path) -> tuple[int, str]:
+        # logrotate's .1 is the newest copy: higher numbers first, then names
+        number = re.match(rf"{name}\.(\d+)", p.name)
+        return (-int(number.group(1)), "") if number else (0, p.name)
+
+    return sorted(found, key=age)
+
+
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"\x04\x22\x4d\x18": "lz4",
+}
+
+
+def _unsearchable(path: Path) -> str | None:
+    """Why ``path`` cannot be searched line by line, or None."""
+    with path.open("rb") as fh:
+        head = fh.read(6)
+    for magic, kind in _COMPRESSED.items():
+        if head.startswith(magic):
+            return f"{kind}-compressed: decompress it, erase again, and compress it back"
+    return None
 
 
 def erase(
@@ -205,18 +293,30 @@ def erase(
         raise HILTError("Say what to erase: conversation_id=... and/or user_id=...")
     if not remove and export_to is None:
         raise HILTError("remove=False only makes sense with export_to=...")
-    export = Path(export_to).expanduser() if export_to is not None else None
+    export = user_path(export_to) if export_to is not None else None
     files = expand(paths)
     if export is not None:
         files = [f for f in files if not _same_file(f, export)]
     if not files:
         raise HILTError(f"No log files found in {paths!r}")
     report = ErasureReport(conv, users, remove, dry_run, export)
+    # Each file once, by what it really is: a link and its target are one log.
+    targets: dict[Path, Path] = {}
+    for f in files:
+        real = Path(os.path.realpath(f))
+        why = _unsearchable(real)
+        if why is not None:
+            report.skipped.append(Skipped(f, why))
+        else:
+            targets.setdefault(real, f)
     matcher = _Matcher(conv, users)
     sink = _ExportSink(export) if export is not None and not dry_run else None
     try:
-        for path in files:
-            report.files.append(_erase_file(path, matcher, sink, remove, dry_run))
+        for real, named in targets.items():
+            done = _erase_file(real, matcher, sink, remove, dry_run)
+            linked = os.path.abspath(named) != str(real)
+            done.path, done.target = named, (real if linked else None)
+            report.files.append(done)
     finally:
         if sink is not None:
             report.export_skipped = sink.skipped
@@ -230,6 +330,8 @@ def erase(
         report.events_exported,
         " (dry run)" if dry_run else "",
     )
+    for skip in report.skipped:
+        log.warning("HILT erase could not search %s: %s", skip.path, skip.reason)
     return report
 
 
@@ -325,16 +427,20 @@ def _identity(line: bytes) -> bytes:
 
 
 def _open_locked(path: Path, exclusive: bool) -> IO[bytes]:
-    """Open ``path`` and take the JSONL writers' lock on the file it names now."""
+    """Open ``path`` and take the JSONL writers' lock on the file it names now. To
+    rewrite, it is opened for writing too when allowed, to scrub it after (see
+    :func:`_scrub`)."""
     while True:
-        fh = path.open("rb")
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:
+        fh: IO[bytes]
+        try:
+            fh = path.open("r+b" if exclusive else "rb")
+        except PermissionError:
+            if not exclusive:
+                raise
+            fh = path.open("rb")
+        if locking.AVAILABLE:
+            locking.lock(fh.fileno(), shared=not exclusive)
+            if not locking.still_names(path, fh.fileno()):
                 # Rolled over or replaced while we waited: lock what the path names now.
                 fh.close()
                 if not path.exists():
@@ -380,9 +486,38 @@ def _erase_file(
             result.bytes_after = _rewrite(path, fh, drop, n_lines - len(drop))
             result.removed = len(matched_lines)
             result.rewritten = True
+            result.scrubbed = _scrub(fh, path, result.bytes_after)
     finally:
         fh.close()  # releases the lock, after the rename
     return result
+
+
+def _scrub(fh: IO[bytes], path: Path, size: int) -> bool:
+    """Empty the old file, now unnamed (or named by other hard links only), which ``fh``
+    holds open and locked: whoever else still has it open must not read the erased lines
+    there. Writers waiting for the lock find that the path names another file and
+    reopen it, so none appends here. Other hard links get the new content instead."""
+    if not fh.writable():
+        log.warning(
+            "HILT erase could not empty the old copy of %s (no write permission): a process "
+            "that holds it open can read the erased lines until it closes it",
+            path,
+        )
+        return False
+    fd = fh.fileno()
+    if os.fstat(fd).st_nlink == 0:
+        os.ftruncate(fd, 0)
+    else:
+        with path.open("rb") as new:
+            at = 0
+            while chunk := new.read(1 << 20):
+                while chunk:
+                    n = os.pwrite(fd, chunk, at)
+                    at += n
+                    chunk = chunk[n:]
+        os.ftruncate(fd, size)
+    os.fsync(fd)
+    return True
 
 
 def _remove_stale_temps(path: Path) -> int:

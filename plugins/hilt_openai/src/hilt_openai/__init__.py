@@ -12,6 +12,14 @@ from typing import Any
 
 from hilt_core import ConfigError, Recorder, hookimpl
 
+HILT_SDK = "openai"  # instrument() without providers= patches it when this is importable
+HILT_DEFAULT = True
+HILT_OPTIONS = {
+    "include_usage": "Streams: ask for the usage chunk (default: only on api.openai.com; "
+    "True forces it, False never asks).",
+    "capture_request": "Write the whole request body into the prompt's content.request.",
+}
+
 SUPPORTED = ">=1.66,<4"
 
 
@@ -31,6 +39,7 @@ def provider_patch(
             f"HILT supports openai {SUPPORTED}; openai {openai.__version__} is installed "
             "(pip install -U openai)"
         )
-    from hilt_openai.patch import patch
+    from hilt_core.provider.stainless import patch
+    from hilt_openai.adapter import OpenAIAdapter
 
-    return patch(recorder)
+    return patch(OpenAIAdapter(recorder), recorder)

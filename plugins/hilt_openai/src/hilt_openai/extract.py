@@ -8,7 +8,6 @@ Responses are the SDK's own pydantic objects, read by attribute.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from hashlib import sha256
 from typing import Any
 
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
@@ -106,14 +105,10 @@ def tool_call_dict(call: Any) -> dict[str, Any]:
     }
 
 
-def short_hash(*parts: str) -> str:
-    return sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:12]
-
-
-def conversation_of(messages: Sequence[Any]) -> str:
-    """``conv_`` + 12 hex of SHA-256 over the conversation's opening: the first system (or
-    developer) message and the first user message. The same conversation gets the same id
-    on every turn, in every process, with no state kept."""
+def opening(messages: Sequence[Any]) -> tuple[str, str]:
+    """The conversation's opening: the text of the first system (or developer) message
+    and of the first user message (its parts described, when it has no text). The
+    contract makes the conversation id of it (hilt_core.provider.conversation)."""
     system = ""
     user = ""
     for msg in messages:
@@ -125,7 +120,7 @@ def conversation_of(messages: Sequence[Any]) -> str:
             user = text if text is not None else repr(parts)
         if user and system:
             break
-    return "conv_" + short_hash(system, user)
+    return system, user
 
 
 def _from_model(item: Any) -> bool:

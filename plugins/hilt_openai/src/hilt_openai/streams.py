@@ -1,58 +1,29 @@
-"""Streams: the SDK's own Stream object is handed back, with its iterator wrapped.
-
-Keeping the object (instead of a proxy) keeps ``isinstance(s, openai.Stream)``,
-``.response``, ``close()`` and ``with`` exactly as the SDK made them. Chunks are only
-collected while the stream runs; the completion event is built once, when the stream ends:
-exhausted, closed, left through ``break`` / ``with``, failed, or garbage-collected.
+"""OpenAI streams on the provider contract's StreamRecord: what each chunk leaves for the
+event (the text of a text chunk, not the chunk object), and the completion read from it
+on the writer thread. The SDK's own Stream object is handed back with its iterator
+wrapped (hilt_core.provider.stainless); the record finishes however the stream ends.
 """
 
 from __future__ import annotations
 
-import atexit
-import logging
-import threading
-import weakref
 from collections.abc import AsyncIterator, Iterator
-from time import perf_counter
 from typing import Any
 
+from hilt_core.internal import internal_error
+from hilt_core.provider import Call, Completion, StreamRecord
 from hilt_openai import extract
-from hilt_openai.call import Call
-
-log = logging.getLogger("hilt")
 
 
-class StreamRecord:
-    __slots__ = (
-        "__weakref__",
-        "call",
-        "chunks",
-        "done",
-        "gen",
-        "hide_usage",
-        "ident",
-        "lock",
-        "model",
-        "ref",
-        "response_id",
-        "t_first",
-    )
+class OpenAIStream(StreamRecord):
+    __slots__ = ("chunks", "hide_usage", "ident", "model", "response_id")
 
     def __init__(self, call: Call, hide_usage: bool) -> None:
-        self.call = call
+        super().__init__(call)
         self.chunks: list[Any] = []
-        self.t_first = 0.0
-        self.done = False
         self.hide_usage = hide_usage
         self.ident = False  # a chat chunk gave the model and the response id
         self.model: Any = None
         self.response_id: Any = None
-        # The wrapping generator (weakly: it refers to this record). It is running while
-        # the SDK produces the next chunk, and the SDK's own ``finally`` closes the HTTP
-        # response when the body ends: that close is not the app leaving early.
-        self.gen: weakref.ref[Any] | None = None
-        self.lock = threading.Lock()
-        self.ref: weakref.ref[Any] | None = None  # to the stream, while it is open
 
     def take(self, chunk: Any) -> bool:
         """Keep what the event needs of ``chunk``; False when the app must not see it (the
@@ -63,7 +34,7 @@ class StreamRecord:
             api = self.call.api
             if not self.t_first and (api != "chat.completions" or chunk.choices):
                 # the first token (Azure's first chunk, the prompt's filter results, is not)
-                self.t_first = perf_counter()
+                self.first_token()
             if api == "chat.completions":
                 if not self.ident and chunk.model and chunk.id:
                     self.model, self.response_id = chunk.model, chunk.id
@@ -79,7 +50,7 @@ class StreamRecord:
             else:
                 chunks.append(chunk)
         except Exception:
-            log.exception("HILT could not read a stream chunk; the application is unaffected")
+            internal_error("read a stream chunk")
         if self.hide_usage:
             try:
                 if chunk.usage is not None and not chunk.choices:
@@ -88,60 +59,78 @@ class StreamRecord:
                 # (model_dump(exclude_unset=True) would differ from an uninstrumented run).
                 chunk.__pydantic_fields_set__.discard("usage")
             except Exception:
-                log.exception("HILT could not read a stream chunk; the application is unaffected")
+                internal_error("read a stream chunk")
         return True
 
-    def closed_by_app(self) -> None:
-        gen = self.gen() if self.gen is not None else None
-        if gen is not None:
-            running = gen.gi_running if hasattr(gen, "gi_running") else gen.ag_running
-            if running:
-                return  # the SDK closing the response at the end of the body
-        self.finish("closed")
+    def parts(self, how: str, info: dict[str, Any]) -> Completion:  # on the writer thread
+        api = self.call.api
+        if api == "responses":
+            found = _responses_parts(self.chunks)
+        else:
+            found = _chat_parts(self.chunks, api, self.model, self.response_id)
+        if found["finish_reason"] is None:
+            info["partial"] = True
+        completion: Completion = {
+            "content": found["content"],
+            "finish_reason": found["finish_reason"],
+            "tokens": extract.chat_usage(found["usage"]),
+            "model": found["model"],
+            "response_id": found["id"],
+            "stream": info,
+        }
+        if api == "responses" and found["id"]:
+            completion["link_id"] = found["id"]
+        return completion
 
-    def finish(self, how: str, exc: BaseException | None = None) -> None:
-        with self.lock:
-            if self.done:
-                return
-            self.done = True
-        if self.ref is not None:
-            _open.pop(self.ref, None)
-            self.ref = None
+    def iterate(self, inner: Iterator[Any]) -> Iterator[Any]:
+        if self.hide_usage or self.call.api != "chat.completions":
+            yield from super().iterate(inner)
+            return
         try:
-            self._emit(how, exc)
-        except Exception:
-            log.exception("HILT could not record a stream; the application is unaffected")
+            # After the chunks that name the model and response, keep each chunk's text,
+            # or (rarely) the chunk. (With the usage chunk to hide, the default on
+            # api.openai.com, every chunk goes through take().)
+            append = self.chunks.append
+            for chunk in inner:
+                self.take(chunk)
+                yield chunk
+                if self.ident:
+                    break
+            for chunk in inner:
+                text = _text_only(chunk)
+                append(chunk if text is None else text)
+                yield chunk
+        except GeneratorExit:
+            self.finish("closed")
+            raise
+        except BaseException as exc:
+            self.finish("error", exc)
+            raise
+        self.finish("complete")
 
-    def _emit(self, how: str, exc: BaseException | None) -> None:
-        call = self.call
-        info: dict[str, Any] = {"stream": True}
-        if self.t_first:
-            info["ttft_ms"] = round((self.t_first - call.t0) * 1000.0, 3)
-        if how != "complete":
-            info["stream_end"] = how
-        if exc is not None:
-            info["error_type"] = type(exc).__name__
-        chunks = self.chunks
-        api = call.api
-        model, rid = self.model, self.response_id  # not self: no cycle through the call
-
-        def parts() -> dict[str, Any]:  # on the writer thread
-            if api == "responses":
-                found = _responses_parts(chunks)
-            else:
-                found = _chat_parts(chunks, api, model, rid)
-            if how != "complete" or found["finish_reason"] is None:
-                info["partial"] = True
-            return {
-                "content": found["content"],
-                "finish_reason": found["finish_reason"],
-                "usage": found["usage"],
-                "model": found["model"],
-                "response_id": found["id"],
-                "stream": info,
-            }
-
-        call.completion(None, parts=parts)
+    async def aiterate(self, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        if self.hide_usage or self.call.api != "chat.completions":
+            async for chunk in super().aiterate(inner):
+                yield chunk
+            return
+        try:
+            append = self.chunks.append
+            async for chunk in inner:
+                self.take(chunk)
+                yield chunk
+                if self.ident:
+                    break
+            async for chunk in inner:
+                text = _text_only(chunk)
+                append(chunk if text is None else text)
+                yield chunk
+        except GeneratorExit:
+            self.finish("closed")
+            raise
+        except BaseException as exc:
+            self.finish("error", exc)
+            raise
+        self.finish("complete")
 
 
 def _text_only(chunk: Any) -> str | None:
@@ -269,129 +258,3 @@ def _responses_parts(events: list[Any]) -> dict[str, Any]:
         "model": model,
         "id": rid,
     }
-
-
-def _iterate(inner: Iterator[Any], rec: StreamRecord) -> Iterator[Any]:
-    try:
-        if rec.hide_usage or rec.call.api != "chat.completions":
-            for chunk in inner:
-                if rec.take(chunk):
-                    yield chunk
-        else:
-            # After the chunks that name the model and response, keep each chunk's text,
-            # or (rarely) the chunk. (With the usage chunk to hide, the default on
-            # api.openai.com, every chunk goes through take().)
-            append = rec.chunks.append
-            for chunk in inner:
-                rec.take(chunk)
-                yield chunk
-                if rec.ident:
-                    break
-            for chunk in inner:
-                text = _text_only(chunk)
-                append(chunk if text is None else text)
-                yield chunk
-    except GeneratorExit:
-        rec.finish("closed")
-        raise
-    except BaseException as exc:
-        rec.finish("error", exc)
-        raise
-    rec.finish("complete")
-
-
-async def _aiterate(inner: AsyncIterator[Any], rec: StreamRecord) -> AsyncIterator[Any]:
-    try:
-        if rec.hide_usage or rec.call.api != "chat.completions":
-            async for chunk in inner:
-                if rec.take(chunk):
-                    yield chunk
-        else:
-            append = rec.chunks.append
-            async for chunk in inner:
-                rec.take(chunk)
-                yield chunk
-                if rec.ident:
-                    break
-            async for chunk in inner:
-                text = _text_only(chunk)
-                append(chunk if text is None else text)
-                yield chunk
-    except GeneratorExit:
-        rec.finish("closed")
-        raise
-    except BaseException as exc:
-        rec.finish("error", exc)
-        raise
-    rec.finish("complete")
-
-
-def _hook_close(http_response: Any, rec: StreamRecord, is_async: bool) -> None:
-    """Finish the record when the HTTP response is closed by the app: ``Stream.close()``,
-    ``with``, and the SDK's ``.stream()`` helpers, whose ``close()`` closes the response
-    without going through the Stream.
-
-    The hook reaches the response through a weak reference and its class's method: a
-    closure over the bound method would make response and hook a reference cycle, and
-    every stream (with its chunks) would then wait for the cyclic garbage collector
-    instead of being freed at once, as it is without HILT.
-    """
-    ref = weakref.ref(http_response)
-    if is_async:
-        cls_aclose = type(http_response).aclose
-
-        async def aclose(*args: Any, **kwargs: Any) -> Any:
-            try:
-                target = ref()
-                return None if target is None else await cls_aclose(target, *args, **kwargs)
-            finally:
-                rec.closed_by_app()
-
-        http_response.aclose = aclose
-    else:
-        cls_close = type(http_response).close
-
-        def close(*args: Any, **kwargs: Any) -> Any:
-            try:
-                target = ref()
-                return None if target is None else cls_close(target, *args, **kwargs)
-            finally:
-                rec.closed_by_app()
-
-        http_response.close = close
-
-
-def wrap_stream(stream: Any, call: Call, hide_usage: bool, is_async: bool) -> Any:
-    """Wrap ``stream`` (an openai Stream / AsyncStream) in place and return it."""
-    if getattr(stream, "_hilt_record", None) is not None:
-        return stream
-    rec = StreamRecord(call, hide_usage)
-    inner = stream._iterator
-    gen = _aiterate(inner, rec) if is_async else _iterate(inner, rec)
-    rec.gen = weakref.ref(gen)
-    stream._iterator = gen
-    _hook_close(stream.response, rec, is_async)
-    stream._hilt_record = rec
-    # Recorded even if the app drops the stream unread: a weak reference whose callback
-    # finishes the record (cheaper than weakref.finalize, and gone once the stream ends).
-    rec.ref = ref = weakref.ref(stream, _collected)
-    _open[ref] = rec
-    return stream
-
-
-# Streams not finished yet, by a weak reference to the stream.
-_open: dict[weakref.ref[Any], StreamRecord] = {}
-
-
-def _collected(ref: weakref.ref[Any]) -> None:
-    rec = _open.pop(ref, None)
-    if rec is not None:
-        rec.finish("gc")
-
-
-@atexit.register
-def _finish_at_exit() -> None:
-    # Streams still open when the interpreter exits are recorded as left unfinished
-    # (registered after hilt_core's pipeline, so this runs before its exit flush).
-    for rec in list(_open.values()):
-        rec.finish("gc")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from hilt_pii.detect import KINDS, Finding, find_pii, redact_text, scan
 
 HILT_OPT_IN = True
+HILT_OPTIONS: dict[str, str] = {}  # takes no option
 
 
 @hookimpl

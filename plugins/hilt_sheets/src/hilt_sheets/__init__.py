@@ -33,6 +33,26 @@ _LAZY = {
 }
 
 
+HILT_OPTIONS = {
+    "client": "A gspread Client to use instead of building one from credentials.",
+    "http_client": "The HTTP client class gspread uses (tests, proxies).",
+    "message_limit": "Cut the message column to this many characters.",
+    "spill_path": "Where rows wait while Google cannot take them (a file or folder).",
+    "flush_interval_sheets": "Seconds between two appends (default 3).",
+    "writes_per_minute": "Write requests per minute, under Google's quota (default 30).",
+    "max_batch_rows": "Rows per append (default 500).",
+    "max_batch_bytes": "Bytes per append (default 1,000,000).",
+    "max_buffer_rows": "Rows held in memory before spilling (default 10,000).",
+    "flush_timeout": "Seconds flush() waits for Google (default 30).",
+    "close_timeout": "Seconds close() tries before spilling what is left.",
+    "http_timeout": "Seconds one HTTP request may take (default 30).",
+    "max_retries": "Retries of a failed append before spilling (default 5).",
+    "retry_base": "First backoff in seconds (default 1).",
+    "max_backoff": "Longest backoff in seconds (default 64).",
+    "header_ttl": "Seconds the sheet's header row is trusted before it is read again.",
+}
+
+
 @hookimpl
 def backend_open(name: str, options: Mapping[str, Any]) -> SheetsBackend:
     # Imported here: every installed plugin is imported when HILT starts, and only a

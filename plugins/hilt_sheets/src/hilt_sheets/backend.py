@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from hilt_core import ConfigError, Event, HILTError, SessionError
 from hilt_core.columns import from_row
-from hilt_sheets.cells import event_rows
+from hilt_sheets.cells import Repairs, event_rows
 from hilt_sheets.connect import build_client
 from hilt_sheets.failures import classify, describe
 from hilt_sheets.settings import Settings, read_settings
-from hilt_sheets.spill import Spill
+from hilt_sheets.spill import Spill, UnsafeSpillPath
 from hilt_sheets.target import Target
 from hilt_sheets.uploader import Uploader
 
@@ -64,13 +64,26 @@ class SheetsBackend:
     @property
     def stats(self) -> dict[str, Any]:
         """Counters (uploaded, appends, retries, spilled, replayed, skipped_duplicates,
-        failures), ``buffered`` rows, ``down``, ``spill_pending`` and ``last_error``."""
+        failures, repaired, lost), ``buffered`` rows, ``down``, ``spill_pending`` and
+        ``last_error``."""
         return self.uploader.snapshot() if self.uploader is not None else {}
 
     def write(self, events: Sequence[Event]) -> None:
         if self.uploader is None:
             raise SessionError("This Sheets session was opened with mode='r' (read only)")
-        self.uploader.put(event_rows(events, self.settings.columns, self.settings.message_limit))
+        s = self.settings
+        repairs = Repairs()
+        rows = event_rows(events, s.columns, s.message_limit, repairs)
+        if repairs:
+            # One bad event costs that event only: the batch goes on, and this says which.
+            self.uploader.count("repaired", repairs.events)
+            log.warning(
+                "HILT repaired events on their way to Google Sheet %r: %s. The other events "
+                "of the batch are written as they are.",
+                s.sheet_id,
+                repairs.describe(),
+            )
+        self.uploader.put(rows)
 
     def flush(self) -> None:
         if self.uploader is None:
@@ -85,12 +98,24 @@ class SheetsBackend:
             raise SheetsUnavailable(self._unavailable("close"))
 
     def _unavailable(self, when: str) -> str:
-        stats = self.uploader.snapshot() if self.uploader is not None else {}
-        why = stats.get("last_error") or f"not done within the {when} timeout"
+        if self.uploader is None:
+            return f"the {when} did not finish"
+        s = self.settings
+        stats = self.uploader.snapshot()
+        why = str(stats.get("last_error") or f"not done within the {when} timeout").rstrip(".")
+        waiting = self.uploader.waiting()
+        lost = f" {stats['lost']} rows were lost (see the errors above)." if stats["lost"] else ""
+        if when == "flush":
+            return (
+                f"{waiting} rows are not in Google Sheet {s.sheet_id!r} yet ({why}); they wait "
+                f"in {s.spill_path} and are replayed, in order, when the sheet is reachable "
+                f"again, or by the next session that opens it.{lost}"
+            )
         return (
-            f"Rows wait in {self.settings.spill_path} instead of Google Sheet "
-            f"{self.settings.sheet_id!r} ({why}); they are replayed, in order, when the sheet "
-            "is reachable again, or by the next session that opens it."
+            f"{waiting} rows were not sent to Google Sheet {s.sheet_id!r} at close ({why}; "
+            f"close_timeout {s.close_timeout:g} s); they wait in {s.spill_path}: the next "
+            f"session that opens this sheet sends them, or run "
+            f"`hilt sheets replay {s.spill_path}`.{lost}"
         )
 
     def _fetch(self) -> list[dict[str, Any]]:
@@ -145,6 +170,16 @@ def _open_checked(
 
 def open_backend(options: Mapping[str, Any]) -> SheetsBackend:
     settings = read_settings(options)
+    spill = Spill(
+        settings.spill_path,
+        {"sheet_id": settings.sheet_id, "worksheet": settings.worksheet_name},
+    )
+    if not settings.read_only:
+        try:
+            spill.check()
+        except UnsafeSpillPath as exc:
+            message = f"HILT will not use spill file {exc.filename}: it {exc.strerror}"
+            raise ConfigError(message) from exc
     client, account = build_client(options, settings.http_timeout)
     target, problem = _open_checked(settings, client, account)
     if settings.read_only:
@@ -158,7 +193,7 @@ def open_backend(options: Mapping[str, Any]) -> SheetsBackend:
         settings,
         target=target,
         connect=connect,
-        spill=Spill(settings.spill_path),
+        spill=spill,
         account=account,
         last_error=problem,
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from hilt_core import ConfigError
+from hilt_core.paths import user_path
 
 if TYPE_CHECKING:
     import gspread
@@ -36,7 +36,7 @@ def import_gspread() -> ModuleType:
 
 
 def _read_key_file(raw: str, origin: str) -> dict[str, Any]:
-    path = Path(raw).expanduser()
+    path = user_path(raw)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

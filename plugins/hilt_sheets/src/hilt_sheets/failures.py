@@ -8,6 +8,10 @@ from typing import Literal
 Kind = Literal["transient", "ambiguous", "permanent"]
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# Refused before anything was done: a plain retry is safe. Any other retryable status (5xx)
+# can come back for a request Google applied (the append is in the sheet), so the rows are
+# looked up by event_id before they are sent again.
+NOT_APPLIED_STATUS = frozenset({408, 429})
 
 
 def status_of(exc: BaseException) -> int | None:
@@ -25,8 +29,8 @@ def status_of(exc: BaseException) -> int | None:
 
 def classify(exc: BaseException) -> Kind:
     """``transient``: not applied, retry. ``ambiguous``: may have been applied (the answer
-    was lost), so check the sheet before sending again. ``permanent``: retrying cannot
-    help until someone changes something (sharing, sheet id, key)."""
+    was lost, or was a 5xx), so check the sheet before sending again. ``permanent``:
+    retrying cannot help until someone changes something (sharing, sheet id, key)."""
     import gspread
     import requests
     from google.auth import exceptions as auth_errors
@@ -37,7 +41,9 @@ def classify(exc: BaseException) -> Kind:
         return "permanent"
     status = status_of(exc)
     if status is not None:
-        return "transient" if status in RETRY_STATUS else "permanent"
+        if status in NOT_APPLIED_STATUS:
+            return "transient"
+        return "ambiguous" if status in RETRY_STATUS else "permanent"
     if isinstance(exc, auth_errors.RefreshError):
         return "transient" if exc.retryable else "permanent"
     if isinstance(exc, auth_errors.TransportError):

@@ -6,17 +6,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hilt_core import ConfigError
+from hilt_core import ConfigError, paths
 from hilt_core.columns import ALL_COLUMNS, check_columns
 
 ID_COLUMN = "event_id"  # every row carries it: replays and retries skip rows already there
 DEFAULT_WORKSHEET = "Logs"
+CLOSE_TIMEOUT = 30.0
 _URL_ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -79,15 +79,8 @@ def sheet_id_from(options: Mapping[str, Any]) -> str:
 
 
 def data_dir() -> Path:
-    """Where HILT keeps rows it could not upload yet, per platform convention."""
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "hilt" / "sheets"
+    """Where HILT keeps rows it could not upload yet: ``sheets`` in HILT's data folder."""
+    return paths.data_dir() / "sheets"
 
 
 def spill_name(sheet_id: str, worksheet: str) -> str:
@@ -100,7 +93,7 @@ def spill_path_from(options: Mapping[str, Any], sheet_id: str, worksheet: str) -
     name = spill_name(sheet_id, worksheet)
     if raw is None:
         return data_dir() / name
-    path = Path(raw).expanduser()
+    path = paths.user_path(raw)
     if path.is_dir() or str(raw).endswith(("/", os.sep)):
         return path / name
     return path
@@ -134,7 +127,10 @@ def read_settings(options: Mapping[str, Any]) -> Settings:
         max_buffer_rows=_count(options, "max_buffer_rows", 10_000),
         spill_path=spill_path_from(options, sheet_id, worksheet),
         flush_timeout=_number(options, "flush_timeout", 30.0, low=0.1),
-        close_timeout=_number(options, "close_timeout", 5.0, low=0.1),
+        # Enough for Google's backoff to retry a few times (1 + 2 + 4 + 8 + 16 s), as
+        # OpenTelemetry's 30 s shutdown: a short program that meets a 429 or an outage
+        # on its way out still gets its rows into the sheet.
+        close_timeout=_number(options, "close_timeout", CLOSE_TIMEOUT, low=0.1),
         http_timeout=_number(options, "http_timeout", 30.0, low=0.1),
         max_retries=_count(options, "max_retries", 5, low=0),
         retry_base=retry_base,

@@ -198,6 +198,8 @@ class _Fault:
     status: int
     remaining: int
     kind: Kind
+    applied: bool = False  # apply the request first, then answer ``status``
+    until: float = 0.0  # time.monotonic(): every request until then, whatever ``remaining``
 
 
 @dataclass
@@ -415,6 +417,8 @@ class FakeGoogle:
         self._faults: list[_Fault] = []
         self._losses: list[_Fault] = []
         self._outage: tuple[bool, bool] = (False, False)
+        self._outage_until = 0.0  # time.monotonic() at which a timed outage ends
+        self._port = 0  # kept across pause()/resume(): clients hold the base URL
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._client_class: type[gspread.HTTPClient] | None = None
@@ -429,8 +433,9 @@ class FakeGoogle:
         self.stop()
 
     def start(self) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", self._port), _Handler)
         self._server.fake = self
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -444,11 +449,25 @@ class FakeGoogle:
             self._thread.join(timeout=5)
         self._server = self._thread = None
 
+    def pause(self) -> None:
+        """Stop serving, as a crashed or unreachable server does: the port is closed, so
+        connections are refused. Requests already being answered finish."""
+        self.stop()
+
+    def resume(self) -> None:
+        """Serve again on the same port after :meth:`pause`."""
+        if self._server is None:
+            self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
     @property
     def base_url(self) -> str:
-        if self._server is None:
+        if not self._port:
             raise RuntimeError("FakeGoogle is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     # -- time ------------------------------------------------------------------------------
 
@@ -571,18 +590,36 @@ class FakeGoogle:
 
     # -- fault injection -------------------------------------------------------------------
 
-    def fail_next(self, status: int, times: int = 1, kind: Kind = "any") -> None:
-        """Answer the next ``times`` API requests of ``kind`` with ``status`` (Google's format)."""
-        with self._lock:
-            self._faults.append(_Fault(status, times, kind))
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        kind: Kind = "any",
+        *,
+        applied: bool = False,
+        seconds: float | None = None,
+    ) -> None:
+        """Answer the next ``times`` API requests of ``kind`` with ``status`` (Google's format).
 
-    def outage(self, on: bool, drop: bool = False) -> None:
+        ``applied=True``: carry each request out first, then answer ``status`` all the same,
+        as Google sometimes does with a 500 or 503 (the append is in the sheet; the client
+        is told it failed). ``seconds``: every request of ``kind`` for that long (real time)
+        instead, e.g. ``fail_next(429, kind="write", seconds=3)`` for a quota that refills
+        in three seconds."""
+        until = time.monotonic() + seconds if seconds else 0.0
+        with self._lock:
+            self._faults.append(_Fault(status, times, kind, applied, until))
+
+    def outage(self, on: bool, drop: bool = False, *, seconds: float | None = None) -> None:
         """Answer every API request 503 UNAVAILABLE, or close connections if ``drop``.
 
-        The token endpoint stays up, as oauth2.googleapis.com usually does in a Sheets outage.
+        ``seconds``: the outage ends by itself that long from now (real time, as the
+        client's retries wait real time). The token endpoint stays up, as
+        oauth2.googleapis.com usually does in a Sheets outage.
         """
         with self._lock:
             self._outage = (on, drop)
+            self._outage_until = time.monotonic() + seconds if on and seconds else 0.0
 
     def lose_next_response(self, kind: Kind = "write") -> None:
         """Apply the next successful request of ``kind`` but close the connection unanswered."""
@@ -653,7 +690,14 @@ class FakeGoogle:
         return _Outcome(200, body)
 
     def _take(self, queue: list[_Fault], kind: str) -> _Fault | None:
-        for fault in queue:
+        now = time.monotonic()
+        for fault in list(queue):
+            if fault.until:
+                if now >= fault.until:
+                    queue.remove(fault)
+                elif fault.kind in ("any", kind):
+                    return fault
+                continue
             if fault.kind in ("any", kind):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
@@ -677,6 +721,8 @@ class FakeGoogle:
             rec.body = raw.decode("utf-8", "replace")
             return _Outcome(400, _ApiError(400, "Invalid JSON payload received.").body())
         on, drop = self._outage
+        if on and self._outage_until and time.monotonic() >= self._outage_until:
+            on, self._outage, self._outage_until = False, (False, False), 0.0
         if on:
             return _Outcome(503, _ApiError(503).body(), drop=drop)
         try:
@@ -685,12 +731,14 @@ class FakeGoogle:
                 raise _ApiError(401)
             rec.email = token.email
             fault = self._take(self._faults, kind)
-            if fault is not None:
+            if fault is not None and not fault.applied:
                 raise self._quota_error(kind) if fault.status == 429 else _ApiError(fault.status)
             if kind == "write" and SHEETS_SCOPE not in token.scopes:
                 raise _ApiError(403, "Request had insufficient authentication scopes.")
             self._charge_quota(token.email, kind)
             body = self._route(method, path, query, rec.body, token.email)
+            if fault is not None:  # applied: done, and answered as a failure all the same
+                raise _ApiError(fault.status)
         except _ApiError as err:
             return _Outcome(err.code, err.body())
         return _Outcome(200, body, drop=self._take(self._losses, kind) is not None)

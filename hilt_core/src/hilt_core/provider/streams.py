@@ -1,0 +1,180 @@
+"""Streams, recorded however they end: run to the end, closed, left through ``break`` or
+``with``, failed, garbage-collected unclosed, or still open when their session closes
+(``uninstrument()``) or the interpreter exits. Then the answer is written as partial,
+never dropped.
+
+A provider subclasses :class:`StreamRecord`: :meth:`~StreamRecord.take` keeps what the
+event needs of each chunk (as little as it can: a string rather than the chunk object),
+:meth:`~StreamRecord.parts` turns what was kept into a :class:`~hilt_core.provider.Completion`
+on the writer thread. The record finishes once; the core does the rest.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from hilt_core import session as _session
+from hilt_core.internal import internal_error
+
+if TYPE_CHECKING:
+    from hilt_core.provider.call import Call, Completion
+
+log = logging.getLogger("hilt")
+
+
+class StreamRecord:
+    """What one stream of a call has delivered so far; finished exactly once."""
+
+    __slots__ = ("__weakref__", "call", "done", "gen", "lock", "ref", "t_first")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.t_first = 0.0
+        self.done = False
+        self.lock = threading.Lock()
+        # The wrapping generator (weakly: it refers to this record). It is running while
+        # the SDK produces the next chunk, and an SDK that closes its HTTP response at the
+        # end of the body does so from inside it: that close is not the app leaving early.
+        self.gen: weakref.ref[Any] | None = None
+        self.ref: weakref.ref[Any] | None = None  # to the stream object, while it is open
+
+    # -- for providers -------------------------------------------------------------------
+    def take(self, chunk: Any) -> bool:
+        """Keep what the event needs of ``chunk``; return False to hide the chunk from the
+        application (a usage chunk HILT asked for). Must not raise."""
+        raise NotImplementedError
+
+    def parts(self, how: str, info: dict[str, Any]) -> Completion:
+        """The completion read from what was kept (on the writer thread). ``info`` is the
+        stream's ``Completion["stream"]`` so far (``stream``, ``ttft_ms``, ``stream_end``,
+        ``error_type``); set ``info["partial"] = True`` for an answer that did not end."""
+        raise NotImplementedError
+
+    def first_token(self) -> None:
+        """Mark the time to first token (call it from :meth:`take` at the first chunk
+        that carries output)."""
+        if not self.t_first:
+            self.t_first = perf_counter()
+
+    # -- the lifecycle ---------------------------------------------------------------------
+    def iterate(self, inner: Iterator[Any]) -> Iterator[Any]:
+        """The generator that replaces the SDK stream's iterator."""
+        take = self.take
+        try:
+            for chunk in inner:
+                if take(chunk):
+                    yield chunk
+        except GeneratorExit:
+            self.finish("closed")
+            raise
+        except BaseException as exc:
+            self.finish("error", exc)
+            raise
+        self.finish("complete")
+
+    async def aiterate(self, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        take = self.take
+        try:
+            async for chunk in inner:
+                if take(chunk):
+                    yield chunk
+        except GeneratorExit:
+            self.finish("closed")
+            raise
+        except BaseException as exc:
+            self.finish("error", exc)
+            raise
+        self.finish("complete")
+
+    def watch(self, stream: Any, gen: Any = None) -> None:
+        """Finish the record when ``stream`` is garbage-collected unfinished, or when its
+        session closes first. ``gen`` is the wrapping generator (see :meth:`closed_by_app`).
+        A weak reference with a callback: cheaper than weakref.finalize, and gone once the
+        stream ends."""
+        if gen is not None:
+            self.gen = weakref.ref(gen)
+        self.ref = ref = weakref.ref(stream, _collected)
+        _open[ref] = self
+
+    def closed_by_app(self) -> None:
+        """The app closed the stream's response (``close()``, ``with``): finish as
+        ``closed``, unless the SDK is closing it from inside the iteration at the end."""
+        gen = self.gen() if self.gen is not None else None
+        if gen is not None:
+            running = gen.gi_running if hasattr(gen, "gi_running") else gen.ag_running
+            if running:
+                return
+        self.finish("closed")
+
+    def finish(self, how: str, exc: BaseException | None = None) -> None:
+        """End the record (once): ``complete``, ``closed``, ``error``, ``gc``,
+        ``uninstrumented`` or ``exit``."""
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        if self.ref is not None:
+            _open.pop(self.ref, None)
+            self.ref = None
+        try:
+            self._emit(how, exc)
+        except Exception:
+            internal_error("record a stream")
+
+    def _emit(self, how: str, exc: BaseException | None) -> None:
+        call = self.call
+        info: dict[str, Any] = {"stream": True}
+        if self.t_first:
+            info["ttft_ms"] = round((self.t_first - call.t0) * 1000.0, 3)
+        if how != "complete":
+            info["stream_end"] = how
+            info["partial"] = True
+        if exc is not None:
+            info["error_type"] = type(exc).__name__
+        parts = self.parts
+        call.completion(parts=lambda: parts(how, info))
+
+
+# Streams not finished yet, by a weak reference to the stream object.
+_open: dict[weakref.ref[Any], StreamRecord] = {}
+
+
+def _collected(ref: weakref.ref[Any]) -> None:
+    rec = _open.pop(ref, None)
+    if rec is not None:
+        rec.finish("gc")
+
+
+def open_streams() -> int:
+    """How many recorded streams are still open (all sessions)."""
+    return len(_open)
+
+
+def finish_open(session: object | None = None, how: str = "uninstrumented") -> None:
+    """Write the streams still open (of ``session``, or all) as partial answers."""
+    for rec in list(_open.values()):
+        if session is None or rec.call.session is session:
+            rec.finish(how)
+
+
+def _before_close(session: object) -> None:
+    finish_open(session, "uninstrumented")
+
+
+_session.before_close.append(_before_close)
+
+
+@atexit.register
+def _finish_at_exit() -> None:
+    # Registered after hilt_core's pipeline (imported before this module), so it runs
+    # before the pipeline's exit flush, which then writes these answers.
+    finish_open(None, "exit")
+
+
+__all__ = ["StreamRecord", "finish_open", "open_streams"]
