@@ -17,7 +17,7 @@ import pytest
 import hilt
 from hilt_core import Registry
 
-from .conftest import Backend, event, run, texts
+from .conftest import Backend, event, lines, run, texts
 
 # A backend plugin defined in the script itself: its writes never return (a network
 # call without a timeout), as a third-party backend's can.
@@ -195,3 +195,37 @@ def test_close_does_not_wait_for_a_backend_that_has_been_down_for_long(
     assert not session.close(timeout=2)
     assert time.monotonic() - started < 1.0  # one more try, then the report
     assert any("could not write 1 events" in r.getMessage() for r in caplog.records)
+
+
+def test_a_stream_open_at_exit_is_written_inside_the_budget_whatever_was_imported_first(
+    tmp_path: Path,
+) -> None:
+    # A stream still open at exit is written as a partial answer, before the last flush.
+    # The order of atexit handlers must not decide it: here the provider contract's
+    # module is imported before any session opens (a plugin imported by the app first).
+    from hilt_anthropic.testing import FakeAnthropic
+
+    path = tmp_path / "exit.jsonl"
+    with FakeAnthropic() as srv:
+        result = run(
+            TIMER
+            + dedent(f"""
+            import hilt_core.provider
+            import anthropic, hilt
+            hilt.instrument(filepath={str(path)!r}, providers=["anthropic"])
+            client = anthropic.Anthropic(base_url={srv.base_url!r}, api_key="k")
+            stream = client.messages.create(model="m", max_tokens=50, stream=True,
+                messages=[{{"role": "user", "content": "left open at exit"}}])
+            next(iter(stream)); next(iter(stream))
+            T[0] = time.monotonic()
+            """),
+            tmp_path,
+            env={"HILT_EXIT_TIMEOUT": "2"},
+        )
+    assert result.returncode == 0, result.stderr
+    assert _exit_seconds(result.stderr) < 3
+    logged = lines(path)
+    assert [d["action"] for d in logged] == ["prompt", "completion"], result.stderr
+    assert logged[1]["extensions"]["stream_end"] == "exit"
+    assert logged[1]["extensions"]["partial"] is True
+    assert "dropped" not in result.stderr

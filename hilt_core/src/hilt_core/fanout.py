@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hilt_core import options as _options
+from hilt_core import pipeline, shutdown
 from hilt_core.errors import ConfigError, HILTError
 from hilt_core.model import Actor, Content, Event
 from hilt_core.registry import Registry
@@ -48,8 +49,8 @@ SESSION_WIDE = frozenset(
         OPTION,
     }
 )
-# How long close() keeps retrying a failing backend before it reports what is lost (the
-# session gives the writer 10 s to close every backend of the list).
+# How long close() keeps retrying a failing backend before it reports what is lost
+# (within the close's own bound: see close_timeout; at exit, what is left of the budget).
 CLOSE_RETRY_SECONDS = 2.0
 
 
@@ -261,9 +262,18 @@ class FanOut:
         for child in self.children:
             child.take(events)
 
+    @property
+    def close_timeout(self) -> float:
+        """How long a close may take: the retries, then each backend's own close bound
+        (``close()`` without a timeout waits for it: see ``Pipeline.close_timeout``)."""
+        return CLOSE_RETRY_SECONDS + sum(
+            pipeline.declared_close_timeout(c.handle) for c in self.children
+        )
+
     def close(self, flush_only: bool) -> None:
         problems: list[str] = []
-        deadline = time.monotonic() + CLOSE_RETRY_SECONDS
+        # At interpreter exit, within what is left of HILT_EXIT_TIMEOUT.
+        deadline = time.monotonic() + shutdown.close_time_left(CLOSE_RETRY_SECONDS)
         for child in self.children:
             # A flush retries a failing backend when its backoff allows; a close keeps
             # retrying, with the backoff, for a bounded time.

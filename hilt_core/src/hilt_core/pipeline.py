@@ -39,12 +39,26 @@ from hilt_core.registry import Registry, bind_impl
 log = logging.getLogger("hilt")
 trace_log = logging.getLogger("hilt.trace")
 
-CLOSE_TIMEOUT = 5.0  # close() and uninstrument(), per session
+# close() and uninstrument(), per session (longer for a backend that declares a longer
+# close: see declared_close_timeout).
+CLOSE_TIMEOUT = 5.0
 # Interpreter exit (and SIGTERM, multiprocessing children): every open session is closed
 # at once, within this many seconds in all.
 EXIT_TIMEOUT = 5.0
 # flush() without a timeout gives up when one backend call has not returned for this long.
 STALL_SECONDS = 10.0
+
+
+def declared_close_timeout(handle: object) -> float:
+    """The seconds a backend says its close may take (a ``close_timeout`` attribute of
+    its handle: the Sheets backend's retries), or 0."""
+    try:
+        value = getattr(handle, "close_timeout", 0.0)
+    except Exception:
+        return 0.0
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return 0.0
 
 
 def exit_timeout() -> float:
@@ -100,10 +114,10 @@ class _Marker:
         self.done = threading.Event()
         self.ok = False
         self.abandoned = False  # the caller stopped waiting and reported what was left
-        self.deadline = _writer_deadline(deadline)
+        self.deadline = writer_deadline(deadline)
 
 
-def _writer_deadline(deadline: float | None) -> float:
+def writer_deadline(deadline: float | None) -> float:
     # A close keeps retrying a failing backend until shortly before its caller gives up,
     # so that the writer, not the caller, says what could not be written.
     if deadline is None:
@@ -166,6 +180,9 @@ class Pipeline:
         self.policy = capture if isinstance(capture, Capture) else Capture(mode=capture)
         self.capture = self.policy.mode
         self._finish = self.policy.finisher()
+        # close() without a timeout waits this long: CLOSE_TIMEOUT, or the backend's own
+        # bound when it declares a longer one (the caller then sees its outcome).
+        self.close_timeout = max(CLOSE_TIMEOUT, declared_close_timeout(handle) + 1.0)
         self.max_queue = max_queue
         self.max_queue_bytes = max_queue_bytes
         self._queued_bytes = 0  # of the _Sized items in the queue, under _drop_lock
@@ -371,12 +388,15 @@ class Pipeline:
             return self._drain_inline(False, deadline)
         return self._await(marker, deadline, closing=False)
 
-    def close(self, timeout: float | None = CLOSE_TIMEOUT) -> bool:
-        """Write what is queued and release the backend, within ``timeout`` seconds: a
-        failing backend is retried with the backoff until shortly before, then what could
-        not be written is counted in an ERROR. Events appended afterwards are dropped."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Write what is queued and release the backend, within ``timeout`` seconds
+        (default ``close_timeout``): a failing backend is retried with the backoff until
+        shortly before, then what could not be written is counted in an ERROR. Events
+        appended afterwards are dropped."""
         if self._closed:
             return True
+        if timeout is None:
+            timeout = self.close_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         return self._finish_close(self._begin_close(deadline), deadline)
 
@@ -486,7 +506,7 @@ class Pipeline:
         try:
             self._drain(everything=True)
             if close and self._pending:
-                self._retry_until(_writer_deadline(deadline))
+                self._retry_until(writer_deadline(deadline))
             ok = self._write_pending(force=True)
             ok = self._backend_close(flush_only=not close) and ok
             if close:

@@ -15,7 +15,7 @@ from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
 from hilt_core.internal import internal_error
 from hilt_core.model import HILT_VERSION, Event
-from hilt_core.pipeline import _BIG, CLOSE_TIMEOUT, Pipeline, open_pipelines
+from hilt_core.pipeline import _BIG, Pipeline, open_pipelines
 from hilt_core.registry import Registry, default_registry
 
 _PIPELINE_OPTIONS = (
@@ -244,10 +244,12 @@ class Session:
             )
         return self
 
-    def close(self, timeout: float | None = CLOSE_TIMEOUT) -> bool:
-        """Flush everything and release the backend, within ``timeout`` seconds: a failing
-        backend is retried with the backoff until then. Returns False if events could not
-        be written (their number is logged as an ERROR in the ``hilt`` log)."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush everything and release the backend, within ``timeout`` seconds (default:
+        5, or the backend's own close bound when longer, such as the Sheets backend's
+        ``close_timeout``): a failing backend is retried with the backoff until then.
+        Returns False if events could not be written (their number is logged in the
+        ``hilt`` log)."""
         if self._closed:
             return True
         for callback in before_close:

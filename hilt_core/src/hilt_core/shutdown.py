@@ -15,6 +15,13 @@
   back, so a process with HILT closed behaves on SIGTERM as one without it.
 - ``os._exit`` elsewhere, SIGKILL and a crash run nothing: what was not written yet (at
   most ``flush_interval``, 0.2 s, of events, when the backend keeps up) is lost.
+
+Each way out is one bounded step, ``HILT_EXIT_TIMEOUT`` seconds (5) in all: first the
+callbacks registered with :func:`before_exit` (a provider writes the streams still open
+as partial answers), then every session closes at once (``pipeline.close_all``) with
+what is left of the budget. A backend whose close may take longer than that (the Sheets
+backend retries for ``close_timeout``) asks :func:`close_time_left` how long it has, and
+keeps what it cannot send where the next run finds it, saying how much.
 """
 
 from __future__ import annotations
@@ -26,17 +33,76 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from hilt_core import pipeline
+from hilt_core.internal import internal_error
 
 _OFF = frozenset({"0", "false", "no", "off"})
 
 
+# -- the exit budget ---------------------------------------------------------------------
+_before: list[Callable[[], None]] = []
+_backend_deadline: float | None = None  # while the sessions close on the way out
+
+
+def before_exit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` on the way out, before the sessions close, inside the exit budget:
+    what it appends is written by the last flush. It must be quick and must not wait on
+    I/O (it is not interrupted). Run at interpreter exit and at the end of a
+    multiprocessing child, not by the SIGTERM handler: that one may have interrupted the
+    main thread anywhere, holding any lock the callback would need."""
+    if callback not in _before:  # == : a bound method is a new object each time
+        _before.append(callback)
+
+
+def remove_before_exit(callback: Callable[[], None]) -> None:
+    """Undo :func:`before_exit`."""
+    _before[:] = [cb for cb in _before if cb != callback]
+
+
+def exiting() -> bool:
+    """True while the process is on its way out (interpreter exit, SIGTERM, the end of a
+    multiprocessing child) and its sessions close."""
+    return _backend_deadline is not None
+
+
+def close_time_left(timeout: float) -> float:
+    """Seconds a ``backend_close`` may take now: ``timeout`` (the backend's own bound),
+    or less on the way out, where every session's close shares one budget
+    (``HILT_EXIT_TIMEOUT``): then what is left of it, less a margin for the core to
+    report the outcome."""
+    deadline = _backend_deadline
+    if deadline is None:
+        return timeout
+    return max(0.0, min(timeout, deadline - time.monotonic()))
+
+
+def close_everything(budget: float, *, signal_handler: bool = False) -> None:
+    """The last flush of every way out, within ``budget`` seconds in all (the
+    :func:`before_exit` callbacks first, unless called from a signal handler)."""
+    global _backend_deadline
+    started = time.monotonic()
+    deadline = started + budget
+    _backend_deadline = pipeline.writer_deadline(deadline)
+    try:
+        try:
+            for callback in [] if signal_handler else list(_before):
+                try:
+                    callback()
+                except Exception:
+                    internal_error("finish what was open at exit")
+        finally:  # HILT_STRICT=1 raises HILT's own errors: the sessions still close
+            pipeline.close_all(max(deadline - time.monotonic(), 0.0))
+    finally:
+        _backend_deadline = None
+
+
 # -- interpreter exit --------------------------------------------------------------------
 def _at_exit() -> None:
-    pipeline.close_all(pipeline.exit_timeout())
+    close_everything(pipeline.exit_timeout())
 
 
 atexit.register(_at_exit)
@@ -125,7 +191,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _installed = False
     with contextlib.suppress(BaseException):  # nothing may stop the process from ending
-        pipeline.close_all(pipeline.exit_timeout())
+        close_everything(pipeline.exit_timeout(), signal_handler=True)
     os.kill(os.getpid(), signal.SIGTERM)
     # SIGTERM is blocked in this thread: it ends the process once another thread (or
     # this one, unblocking it) takes it. Do not go back to the application meanwhile.

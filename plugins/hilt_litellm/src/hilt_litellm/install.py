@@ -21,7 +21,6 @@ undo drains it too, so ``asyncio.run(main()); hilt.uninstrument()`` keeps the la
 from __future__ import annotations
 
 import asyncio
-import atexit
 import importlib.abc
 import importlib.machinery
 import logging
@@ -31,7 +30,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hilt_core import Recorder
+from hilt_core import Recorder, shutdown
 from hilt_core.internal import internal_error
 from hilt_core.provider import add_source
 from hilt_litellm.tracker import Tracker
@@ -129,7 +128,7 @@ class Installation:
             self.module = litellm
             callbacks.append(self.logger)
             self.remove_source = add_source(self.tracker.source, call=True)
-            atexit.register(self.at_exit)
+            shutdown.before_exit(self.at_exit)
 
     def undo(self) -> None:
         with self.lock:
@@ -142,7 +141,7 @@ class Installation:
             self.logger = self.module = None
         if logger is None or module is None:
             return
-        atexit.unregister(self.at_exit)
+        shutdown.remove_before_exit(self.at_exit)
         # Ends LiteLLM has not reported yet (an asyncio.run() that just returned) go to
         # this session, which closes after the undo; what is still open is partial.
         self.drain()
@@ -184,7 +183,9 @@ class Installation:
             worker = getattr(worker_module, "GLOBAL_LOGGING_WORKER", None)
             if worker is None or not getattr(worker, "pending_count", 0):
                 return
-            asyncio.run(asyncio.wait_for(worker.flush(), DRAIN_SECONDS))
+            # At exit, within what is left of HILT's exit budget.
+            wait = shutdown.close_time_left(DRAIN_SECONDS)
+            asyncio.run(asyncio.wait_for(worker.flush(), wait))
         except Exception:
             log.warning("HILT: LiteLLM's last callbacks could not be run at exit", exc_info=True)
 
