@@ -739,7 +739,7 @@ class Pipeline:
             try:
                 self._write_hook(handle=self.handle, events=self._pending)
             except _UNFIXABLE as exc:
-                if isinstance(exc, OSError):
+                if not unfixable(exc):
                     raise
                 self._isolate(exc)
         except Exception as exc:
@@ -770,72 +770,19 @@ class Pipeline:
         return True
 
     def _isolate(self, first: Exception) -> None:
-        """The batch failed with an error that retrying cannot fix: the data of some event
-        cannot be written (a backend that could not encode it). Write the batch in halves
-        to find the events at fault, and replace each by a ``system`` event that keeps its
-        id, so that one bad event costs that event, not its batch or every batch after it.
-        An error of another kind on the way (the backend failing) leaves what is not
-        written in ``_pending`` and is raised, to be retried as usual."""
-        log.warning(
-            "HILT backend %r could not write a batch of %d events (%s: %s); looking for the "
-            "event(s) at fault",
-            self.backend_name,
-            len(self._pending),
-            type(first).__name__,
+        """The batch failed with an error that retrying cannot fix: see :func:`isolate`.
+        What is not written when the backend fails on the way stays in ``_pending``."""
+        written, replaced, left, error = isolate(
+            lambda events: self._write_hook(handle=self.handle, events=events),
+            self._pending,
             first,
-        )
-        stack = [self._pending[len(self._pending) // 2 :], self._pending[: len(self._pending) // 2]]
-        while stack:
-            part = stack.pop()
-            if not part:
-                continue
-            try:
-                self._write_hook(handle=self.handle, events=part)
-            except _UNFIXABLE as exc:
-                if isinstance(exc, OSError):
-                    self._pending = [e for p in [part, *reversed(stack)] for e in p]
-                    raise
-                if len(part) > 1:
-                    stack += [part[len(part) // 2 :], part[: len(part) // 2]]
-                else:
-                    self._replace_unwritable(part[0], exc)
-                continue
-            except Exception:
-                self._pending = [e for p in [part, *reversed(stack)] for e in p]
-                raise
-            self.stats["written"] += len(part)
-        self._pending = []
-
-    def _replace_unwritable(self, event: Event, exc: Exception) -> None:
-        self.stats["unwritable"] += 1
-        session_id = event.session_id if isinstance(event.session_id, str) else "hilt"
-        stand_in = Event.trusted(
-            session_id=session_id or "hilt",
-            actor=Actor(type="system", id="hilt"),
-            action="system",
-            content=Content.trusted("HILT could not write this event; this one stands in"),
-            extensions={
-                "error_code": "hilt_unwritable",
-                "error_type": type(exc).__name__,
-                "replaced_action": str(event.action),
-            },
-            event_id=event.event_id if isinstance(event.event_id, str) else None,
-            timestamp=event.timestamp,
-        )
-        try:
-            self._write_hook(handle=self.handle, events=[stand_in])
-            self.stats["written"] += 1
-            written = "a system event with error_code 'hilt_unwritable' stands in for it"
-        except Exception:
-            written = "nothing stands in for it"
-        log.error(
-            "HILT backend %r cannot write event %s (%s: %s); %s",
             self.backend_name,
-            stand_in.event_id,
-            type(exc).__name__,
-            exc,
-            written,
         )
+        self.stats["written"] += written
+        self.stats["unwritable"] += replaced
+        self._pending = left
+        if error is not None:
+            raise error
 
     def _backend_close(self, flush_only: bool) -> bool:
         self._closing_since = time.monotonic()
@@ -872,6 +819,92 @@ class Pipeline:
 # Errors that a retry cannot fix: the backend could not encode an event's data. (An
 # OSError is never one of them: a disk or a network may come back.)
 _UNFIXABLE = (TypeError, ValueError, RecursionError, OverflowError)
+
+
+def unfixable(exc: BaseException) -> bool:
+    """True for a ``backend_write`` error that retrying the same batch cannot fix."""
+    return isinstance(exc, _UNFIXABLE) and not isinstance(exc, OSError)
+
+
+def isolate(
+    write: Callable[[list[Event]], None],
+    events: list[Event],
+    first: Exception,
+    backend_name: str,
+) -> tuple[int, int, list[Event], Exception | None]:
+    """``events`` failed to write with ``first``, an error retrying cannot fix (the data
+    of some event: a backend that could not encode it). Write them in halves to find the
+    events at fault, and replace each by a ``system`` event that keeps its id, so that one
+    bad event costs that event, not its batch or every batch after it.
+
+    Returns (events written, events replaced, events left, error): on an error of another
+    kind on the way (the backend failing), what is not written yet is left, in order, and
+    the error returned, to be retried as usual. ``backend_write`` being all-or-nothing
+    (raise: nothing written), nothing is written twice."""
+    log.warning(
+        "HILT backend %r could not write a batch of %d events (%s: %s); looking for the "
+        "event(s) at fault",
+        backend_name,
+        len(events),
+        type(first).__name__,
+        first,
+    )
+    written = replaced = 0
+    stack = [events[len(events) // 2 :], events[: len(events) // 2]]
+    while stack:
+        part = stack.pop()
+        if not part:
+            continue
+        try:
+            write(part)
+        except Exception as exc:
+            if not unfixable(exc):
+                return written, replaced, [e for p in [part, *reversed(stack)] for e in p], exc
+            if len(part) > 1:
+                stack += [part[len(part) // 2 :], part[: len(part) // 2]]
+            else:
+                replaced += 1
+                written += _replace_unwritable(write, part[0], exc, backend_name)
+            continue
+        written += len(part)
+    return written, replaced, [], None
+
+
+def _replace_unwritable(
+    write: Callable[[list[Event]], None], event: Event, exc: Exception, backend_name: str
+) -> int:
+    """Write a ``hilt_unwritable`` stand-in for ``event``; 1 if it was written."""
+    session_id = event.session_id if isinstance(event.session_id, str) else "hilt"
+    stand_in = Event.trusted(
+        session_id=session_id or "hilt",
+        actor=Actor(type="system", id="hilt"),
+        action="system",
+        content=Content.trusted("HILT could not write this event; this one stands in"),
+        extensions={
+            "error_code": "hilt_unwritable",
+            "error_type": type(exc).__name__,
+            "replaced_action": str(event.action),
+        },
+        event_id=event.event_id if isinstance(event.event_id, str) else None,
+        timestamp=event.timestamp,
+    )
+    try:
+        write([stand_in])
+        done = 1
+        written = "a system event with error_code 'hilt_unwritable' stands in for it"
+    except Exception:
+        done = 0
+        written = "nothing stands in for it"
+    log.error(
+        "HILT backend %r cannot write event %s (%s: %s); %s",
+        backend_name,
+        stand_in.event_id,
+        type(exc).__name__,
+        exc,
+        written,
+    )
+    return done
+
 
 _live: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
