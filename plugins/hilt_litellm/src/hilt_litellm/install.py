@@ -13,9 +13,10 @@ leaves everything else (the application's own callbacks) where it was.
 
 LiteLLM runs async success callbacks on a background worker: the last call of an
 ``asyncio.run(...)`` is reported after the loop has closed, by LiteLLM's own exit handler.
-HILT registers an exit handler of its own when it installs the logger (so it runs before
-HILT writes its last events, and before LiteLLM's) that drains that worker first; the
-undo drains it too, so ``asyncio.run(main()); hilt.uninstrument()`` keeps the last call.
+HILT registers a callback of its exit step when it installs the logger
+(``hilt_core.shutdown.before_exit``: it runs before HILT writes its last events, within
+the exit budget ``HILT_EXIT_TIMEOUT``) that drains that worker first; the undo drains it
+too, so ``asyncio.run(main()); hilt.uninstrument()`` keeps the last call.
 """
 
 from __future__ import annotations
