@@ -152,6 +152,7 @@ def test_full_queue_drops_counts_warns_and_reports_in_the_log(
     assert session.flush()
     assert memory.texts()[-1] == "later"
     assert session.stats["dropped"] == 15
+    assert session.close()  # not left to interpreter exit, which would report the drops
 
 
 def test_a_reopened_session_keeps_its_queue_settings(reg: Registry, memory: Any) -> None:

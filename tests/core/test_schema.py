@@ -196,6 +196,7 @@ def test_the_hilt_dropped_report_validates(
     assert len(reports) == 1
     for event in memory.events:
         validator.validate(json.loads(hilt_core.dumps(event)))
+    assert session.close()  # not left to interpreter exit, which would report the drops
 
 
 def test_028_events_rewritten_by_v1_validate(

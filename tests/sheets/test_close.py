@@ -28,7 +28,12 @@ SLOW = pytest.mark.skipif(
 
 
 def run_program(
-    sheet: Any, tmp_path: Path, events: int = 56, extra: Any = None, **options: Any
+    sheet: Any,
+    tmp_path: Path,
+    events: int = 56,
+    extra: Any = None,
+    env: dict[str, str] | None = None,
+    **options: Any,
 ) -> tuple[Any, float]:
     """Run the short program; return its result and how long it took (from start to exit)."""
     cfg = {
@@ -43,7 +48,7 @@ def run_program(
     }
     path = tmp_path / "program.json"
     path.write_text(json.dumps(cfg), "utf-8")
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", **(env or {})}
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, str(PROGRAM), str(path)],
@@ -97,7 +102,8 @@ def test_short_program_meeting_a_5_s_outage_exits_with_its_rows_in_the_sheet(
 ) -> None:
     make_tab(sheet)
     sheet.g.outage(True, seconds=5)
-    done, took = run_program(sheet, tmp_path)
+    # Interpreter exit waits HILT_EXIT_TIMEOUT (5 s) in all: longer for this program.
+    done, took = run_program(sheet, tmp_path, env={"HILT_EXIT_TIMEOUT": "20"})
     ids = sheet.column("event_id")
     assert sorted(ids) == sorted(set(ids)), done.stderr  # once each
     assert len(ids) == 56, done.stderr
@@ -117,6 +123,25 @@ def test_short_program_meeting_a_stopped_server_exits_with_its_rows_in_the_sheet
     assert len(ids) == 56, done.stderr
     assert sheet.spilled() == []
     assert took < 15
+
+
+def test_short_program_meeting_a_long_outage_exits_within_the_budget_and_says_what_waits(
+    sheet: Any, tmp_path: Path
+) -> None:
+    # Interpreter exit is bounded by HILT_EXIT_TIMEOUT (5 s) for everything: the Sheets
+    # close gets what is left of it, not its close_timeout (30 s), and whatever it could
+    # not send waits in the private spill file, counted in a WARNING naming the replay.
+    make_tab(sheet)
+    sheet.g.outage(True, seconds=60)
+    done, took = run_program(sheet, tmp_path)
+    assert took < 12  # the 5 s budget and the program's start, not 30 s
+    assert sheet.column("event_id") == []
+    assert len({r["event_id"] for r in sheet.spilled()}) == 56
+    said = [line for line in done.stderr.splitlines() if "hilt sheets replay" in line]
+    assert said, done.stderr
+    assert "56 rows were not sent" in said[-1]
+    assert "HILT_EXIT_TIMEOUT" in said[-1]
+    assert os.stat(sheet.spill).st_mode & 0o777 == 0o600
 
 
 def test_close_sends_from_memory_when_the_disk_is_full(sheet: Any, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hilt_core import options as _options
+from hilt_core import pipeline, shutdown
 from hilt_core.errors import ConfigError, HILTError
 from hilt_core.model import Actor, Content, Event
 from hilt_core.registry import Registry
@@ -48,8 +49,8 @@ SESSION_WIDE = frozenset(
         OPTION,
     }
 )
-# How long close() keeps retrying a failing backend before it reports what is lost (the
-# session gives the writer 10 s to close every backend of the list).
+# How long close() keeps retrying a failing backend before it reports what is lost
+# (within the close's own bound: see close_timeout; at exit, what is left of the budget).
 CLOSE_RETRY_SECONDS = 2.0
 
 
@@ -131,6 +132,7 @@ class _Child:
         self.write_errors = 0
         self.dropped = 0
         self.dropped_unreported = 0
+        self.unwritable = 0  # events replaced by a hilt_unwritable stand-in
         self.last_error = ""
         self.last_warning = float("-inf")
 
@@ -157,34 +159,59 @@ class _Child:
         return not self.pending
 
     def _try(self, events: Sequence[Event], kept: bool = False) -> None:
-        batch = events
-        if self.dropped_unreported:
-            batch = [_drop_report(self.dropped_unreported), *events]
+        """Write ``events`` (the backlog itself when ``kept``); on failure keep what is
+        not written, in order, for a retry."""
+        report = _drop_report(self.dropped_unreported) if self.dropped_unreported else None
+        batch = [report, *events] if report is not None else list(events)
         try:
             self._write(handle=self.handle, events=batch)
         except Exception as exc:
-            self.write_errors += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            self.backoff = min(max(self.backoff * 2, 0.1), 30.0)
-            self.retry_at = time.monotonic() + self.backoff
-            if not kept:
-                self.pending.extend(events)
-                self._trim()
-            log.error(
-                "HILT backend %r failed to write %d events (%s); kept, retrying in %.1fs; "
-                "the session's other backends are unaffected",
-                self.name,
-                len(self.pending),
-                self.last_error,
-                self.backoff,
-            )
-            return
-        self.written += len(events)
+            if not pipeline.unfixable(exc):
+                self._failed(exc, events, kept)
+                return
+            # An event this backend cannot write costs that event only, as with a single
+            # backend: the rest of the batch is written, the bad one stood in for.
+            done, replaced, left, error = pipeline.isolate(self._write_list, batch, exc, self.name)
+            self.unwritable += replaced
+            self.written += done
+            if report is not None and not any(e is report for e in left):
+                self.dropped_unreported = 0
+            if error is not None:
+                self._failed(error, [e for e in left if e is not report], kept, replace=True)
+                return
+        else:
+            self.written += len(events)
         self.dropped_unreported = 0
         self.backoff = 0.0
         self.retry_at = 0.0
         if kept:
             self.pending.clear()
+
+    def _write_list(self, events: list[Event]) -> None:
+        self._write(handle=self.handle, events=events)
+
+    def _failed(
+        self, exc: Exception, left: Sequence[Event], kept: bool, replace: bool = False
+    ) -> None:
+        """A write failed: keep ``left`` (all of the batch, or what ``isolate`` could not
+        write) and retry with the backoff."""
+        self.write_errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.backoff = min(max(self.backoff * 2, 0.1), 30.0)
+        self.retry_at = time.monotonic() + self.backoff
+        if kept and replace:
+            self.pending = deque(left)
+        elif not kept:
+            self.pending.extend(left)
+            self._trim()
+        log.error(
+            "HILT backend %r failed to write %d events (%s); kept, retrying in %.1fs; "
+            "the session's other backends are unaffected",
+            self.name,
+            len(self.pending),
+            self.last_error,
+            self.backoff,
+        )
 
     def _dropped(self, n: int) -> None:
         self.dropped += n
@@ -245,13 +272,15 @@ class FanOut:
     @property
     def stats(self) -> dict[str, dict[str, Any]]:
         """Per backend: ``written``, ``write_errors``, ``pending`` (kept for a retry),
-        ``dropped`` (past ``max_queue`` while failing) and ``last_error``."""
+        ``dropped`` (past ``max_queue`` while failing), ``unwritable`` (events it could
+        not write at all, replaced by a ``hilt_unwritable`` stand-in) and ``last_error``."""
         return {
             c.name: {
                 "written": c.written,
                 "write_errors": c.write_errors,
                 "pending": len(c.pending),
                 "dropped": c.dropped,
+                "unwritable": c.unwritable,
                 "last_error": c.last_error,
             }
             for c in self.children
@@ -261,9 +290,18 @@ class FanOut:
         for child in self.children:
             child.take(events)
 
+    @property
+    def close_timeout(self) -> float:
+        """How long a close may take: the retries, then each backend's own close bound
+        (``close()`` without a timeout waits for it: see ``Pipeline.close_timeout``)."""
+        return CLOSE_RETRY_SECONDS + sum(
+            pipeline.declared_close_timeout(c.handle) for c in self.children
+        )
+
     def close(self, flush_only: bool) -> None:
         problems: list[str] = []
-        deadline = time.monotonic() + CLOSE_RETRY_SECONDS
+        # At interpreter exit, within what is left of HILT_EXIT_TIMEOUT.
+        deadline = time.monotonic() + shutdown.close_time_left(CLOSE_RETRY_SECONDS)
         for child in self.children:
             # A flush retries a failing backend when its backoff allows; a close keeps
             # retrying, with the backoff, for a bounded time.
@@ -288,6 +326,15 @@ class FanOut:
             problem = child.close(flush_only)
             if problem:
                 problems.append(problem)
+            if child.dropped and not flush_only:
+                # The warnings while it failed came at most one per 10 s: the total, once.
+                log.warning(
+                    "HILT dropped %d events in all for backend %r while it was failing (it "
+                    "keeps at most %d, max_queue); the session's other backends have them",
+                    child.dropped,
+                    child.name,
+                    child.limit,
+                )
         if problems:
             raise HILTError("; ".join(problems))
 

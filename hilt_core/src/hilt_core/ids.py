@@ -12,12 +12,12 @@ random bits) as a 128-bit integer, and :func:`format_event_id` writes it as the 
 
 from __future__ import annotations
 
-import os
 import random
-import threading
 import time
 
-_lock = threading.Lock()
+from hilt_core import forksafe
+
+_lock = forksafe.Lock()
 _last_ms = 0
 _counter = 0
 _time_ns = time.time_ns
@@ -54,11 +54,3 @@ def format_event_id(key: int) -> str:
 def new_event_id() -> str:
     """Return a new UUIDv7 string, greater than every id made before it in this process."""
     return format_event_id(new_event_key())
-
-
-def _reset_after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)

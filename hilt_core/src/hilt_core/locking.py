@@ -10,6 +10,7 @@ and one process should use a spill file at a time.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 try:
@@ -20,12 +21,24 @@ except ImportError:  # Windows
 AVAILABLE = fcntl is not None
 
 
-def lock(fd: int, *, shared: bool = False, wait: bool = True) -> bool:
+def lock(fd: int, *, shared: bool = False, wait: bool = True, timeout: float | None = None) -> bool:
     """Lock the file open as ``fd`` (exclusively, or ``shared``). With ``wait=False``,
-    return False at once if another holds it (or the lock cannot be taken)."""
+    return False at once if another holds it (or the lock cannot be taken). With a
+    ``timeout`` (seconds), wait at most that long and raise ``TimeoutError`` after: a
+    writer must not hang on a file another process keeps locked (a stuck process, a
+    backup tool), nor hang flush() and the exit with it."""
     if not AVAILABLE:
         return True
     op = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    if timeout is not None and wait:
+        deadline = time.monotonic() + timeout
+        pause = 0.001
+        while not lock(fd, shared=shared, wait=False):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the file stayed locked by another process for {timeout:g}s")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        return True
     if not wait:
         op |= fcntl.LOCK_NB
     try:

@@ -12,12 +12,22 @@ dicts into JSON and knows nothing of these classes.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from hilt_core.convert import dumps_obj, loads
+from hilt_core.convert import (
+    clean_text,
+    dumps_fast,
+    dumps_obj,
+    loads,
+    note,
+    repair,
+    warn_repaired,
+    warn_unencodable,
+)
 from hilt_core.errors import ValidationError
 from hilt_core.ids import new_event_id
 from hilt_core.values import as_utc, parse_cost, parse_timestamp
@@ -319,21 +329,41 @@ def _content_dict(c: Content) -> dict[str, Any]:
     return d
 
 
-def _metrics_dict(m: Metrics) -> dict[str, Any]:
+class _NonFinite(Exception):
+    """A measure is NaN or infinite (see :func:`event_dict`)."""
+
+
+def _metrics_dict(m: Metrics, checked: bool = False) -> dict[str, Any]:
+    # Each field read once: Metrics' __getattr__ (extras as attributes) makes every
+    # attribute lookup on it slower.
+    tokens, cost, latency, extra = m.tokens, m.cost_usd, m.latency_ms, m.extra
     d: dict[str, Any] = {}
-    if m.tokens is not None:
-        d["tokens"] = m.tokens
-    if m.cost_usd is not None:
-        d["cost_usd"] = m.cost_usd
-    if m.latency_ms is not None:
-        d["latency_ms"] = m.latency_ms
-    if m.extra:
-        d.update(m.extra)
+    if tokens is not None:
+        d["tokens"] = tokens
+    if cost is not None:
+        d["cost_usd"] = cost
+    if latency is not None:
+        d["latency_ms"] = latency
+    if extra:
+        d.update(extra)
+    if checked:
+        # JSON has no NaN or infinity: orjson writes null, which the schema rejects for
+        # cost_usd and latency_ms (the measures an application or a plugin may compute;
+        # token counts are the provider's integers, ttft_ms a clock difference). x - x is
+        # 0.0 for a finite x, NaN (true) otherwise: ~30 ns per event on the writer.
+        try:
+            if (latency is not None and latency - latency) or (cost is not None and cost - cost):
+                raise _NonFinite
+        except TypeError:  # a measure that is not a number: written as it is
+            pass
     return d
 
 
 def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
-    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson."""
+    """The dict of one log line; ``iso_timestamp=False`` leaves the datetime for orjson.
+
+    A NaN or infinite measure is left out (an unknown value is absent, never null), and
+    ``extensions.hilt_repaired`` says so."""
     d: dict[str, Any] = {
         # A line written now is v1, whatever format the event was read from.
         "hilt_version": HILT_VERSION,
@@ -345,18 +375,102 @@ def event_dict(e: Event, *, iso_timestamp: bool = True) -> dict[str, Any]:
     }
     if e.content is not None:
         d["content"] = _content_dict(e.content)
+    notes: list[str] | None = None
     if e.metrics is not None:
-        d["metrics"] = _metrics_dict(e.metrics)
+        try:
+            d["metrics"] = _metrics_dict(e.metrics, True)
+        except _NonFinite:
+            notes = []
+            d["metrics"] = _finite_metrics(_metrics_dict(e.metrics), notes)
     if e.provenance:
         d["provenance"] = e.provenance
     if e.extensions:
         d["extensions"] = e.extensions
+    if notes:
+        d["extensions"] = {**(e.extensions or {}), "hilt_repaired": notes}
+        warn_repaired(notes)
     return d
 
 
 def dumps(event: Event) -> bytes:
-    """One log line: the event as UTF-8 JSON, ending with a newline."""
-    return dumps_obj(event_dict(event, iso_timestamp=False))
+    """One log line: the event as UTF-8 JSON, ending with a newline.
+
+    Never raises: one event that cannot be written as it is (a lone surrogate in a text,
+    metadata nested thousands deep, an object whose ``__str__`` raises, a NaN metric) must
+    not stop the batch it is in, nor every batch after it. Such an event is repaired on a
+    slow path, its line marked with ``extensions.hilt_repaired`` (what was changed), and a
+    warning is logged; an event that cannot even be repaired is replaced by a ``system``
+    line with ``error_code == "hilt_unencodable"`` that keeps its ``event_id``."""
+    try:
+        return dumps_fast(event_dict(event, iso_timestamp=False))
+    except Exception:
+        return _dumps_slow(event)
+
+
+def _dumps_slow(event: Event) -> bytes:
+    notes: list[str] = []
+    try:
+        d = event_dict(event)
+        fixed = repair(d, notes)
+        if notes:
+            ext = fixed.get("extensions")
+            ext = dict(ext) if isinstance(ext, dict) else {}
+            ext["hilt_repaired"] = [*ext.get("hilt_repaired", ()), *notes]
+            fixed["extensions"] = ext
+        line = dumps_fast(fixed)
+    except Exception as exc:
+        warn_unencodable(exc)
+        return _placeholder(event, exc)
+    warn_repaired(notes)
+    return line
+
+
+def _finite_metrics(metrics: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    # JSON has no NaN or infinity: an unknown measure is left out, as the format says.
+    for key, value in list(metrics.items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            del metrics[key]
+            note(notes, f"metrics.{key}: {value} left out")
+    tokens = metrics.get("tokens")
+    if isinstance(tokens, dict):
+        for key, value in list(tokens.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                tokens = {k: v for k, v in tokens.items() if k != key}
+                metrics["tokens"] = tokens
+                note(notes, f"metrics.tokens.{key}: {value} left out")
+    return metrics
+
+
+def _placeholder(event: Event, exc: BaseException) -> bytes:
+    """The line of an event that could not even be repaired: what identifies it, kept."""
+
+    def text(value: Any, default: str) -> str:
+        if isinstance(value, str) and value:
+            try:
+                return clean_text(str.__str__(value), "", [])
+            except Exception:
+                pass
+        return default
+
+    try:
+        ts = event.timestamp.astimezone(UTC).isoformat()
+    except Exception:
+        ts = datetime.now(UTC).isoformat()
+    line: dict[str, Any] = {
+        "hilt_version": HILT_VERSION,
+        "event_id": text(getattr(event, "event_id", None), "") or new_event_id(),
+        "timestamp": ts,
+        "session_id": text(getattr(event, "session_id", None), "hilt"),
+        "actor": {"type": "system", "id": "hilt"},
+        "action": "system",
+        "content": {"text": "HILT could not write this event; it was replaced by this line"},
+        "extensions": {
+            "error_code": "hilt_unencodable",
+            "error_type": type(exc).__name__,
+            "replaced_action": text(getattr(event, "action", None), "unknown"),
+        },
+    }
+    return dumps_obj(line)
 
 
 # -- reading a line back ------------------------------------------------------------------

@@ -8,17 +8,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hilt_core import context
+from hilt_core import context, shutdown
 from hilt_core import fanout as _fanout
 from hilt_core import options as _options
 from hilt_core.capture import Capture, capture_policy, check_mode
 from hilt_core.errors import ConfigError, HILTError, SessionError
 from hilt_core.internal import internal_error
 from hilt_core.model import HILT_VERSION, Event
-from hilt_core.pipeline import Pipeline
+from hilt_core.pipeline import _BIG, Pipeline, open_pipelines
 from hilt_core.registry import Registry, default_registry
 
-_PIPELINE_OPTIONS = ("max_queue", "flush_interval", "batch_size", "queue_block_timeout")
+_PIPELINE_OPTIONS = (
+    "max_queue",
+    "max_queue_bytes",
+    "flush_interval",
+    "batch_size",
+    "queue_block_timeout",
+)
 
 # Called with the session as close() begins, while it still takes events (the provider
 # contract writes the streams still open as partial answers here).
@@ -142,6 +148,7 @@ class Session:
         self.handle = handle
         fp = getattr(handle, "path", None)
         self.filepath: Path | None = Path(fp) if fp is not None else None
+        shutdown.hook_process()  # the last flush on every way out this process has
         self._pipeline = Pipeline(
             registry=reg,
             plugin=writer,
@@ -189,14 +196,16 @@ class Session:
             event.extensions = context.stamp(event.extensions)
         self._pipeline.put(event)
 
-    def defer(self, build: Callable[[], Event | None]) -> None:
+    def defer(self, build: Callable[[], Event | None], size: int = 0) -> None:
         """Queue an event that ``build()`` makes later, on the writer thread, in its place
         in the queue (``None`` for no event). For provider plugins: the application's
         thread keeps what the event needs (as few objects as it can: objects held until
         the writer runs make the application's garbage collector work), and the event is
         built with other events in a batch. ``build`` must not depend on the calling
         context (read ``contextvars`` before deferring); the context's metadata
-        (``hilt.scope``) is stamped for it.
+        (``hilt.scope``) is stamped for it. ``size``, the bytes of text the event will
+        hold if the provider knows it cheaply, counts it against ``max_queue_bytes``
+        (1 KiB or more; without it, a deferred event counts against ``max_queue`` only).
         An exception in ``build`` is logged and counted in ``stats["build_errors"]``."""
         if self._closed:
             raise SessionError("This HILT session is closed; open() it again or make a new one")
@@ -204,13 +213,18 @@ class Session:
             raise SessionError("This HILT session was opened with mode='r' (read only)")
         meta = context._meta.get()
         if meta is not None:
-            self._pipeline.put(lambda: _stamped(build(), meta))
+            item: Callable[[], Event | None] = lambda: _stamped(build(), meta)  # noqa: E731
         else:
-            self._pipeline.put(build)
+            item = build
+        if size >= _BIG:
+            self._pipeline.put_sized(item, size)
+        else:
+            self._pipeline.put(item)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event appended so far is stored. False if the backend failed
-        (the events are kept and retried) or ``timeout`` seconds passed."""
+        (the events are kept and retried), ``timeout`` seconds passed, or, without a
+        timeout, one ``backend_write`` has not returned for 10 s (a hanging backend)."""
         return self._pipeline.flush(timeout)
 
     @property
@@ -230,9 +244,12 @@ class Session:
             )
         return self
 
-    def close(self, timeout: float | None = 10.0) -> bool:
-        """Flush everything and release the backend. Returns False if events could not be
-        written within ``timeout`` (they are reported in the ``hilt`` log)."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush everything and release the backend, within ``timeout`` seconds (default:
+        5, or the backend's own close bound when longer, such as the Sheets backend's
+        ``close_timeout``): a failing backend is retried with the backoff until then.
+        Returns False if events could not be written (their number is logged in the
+        ``hilt`` log)."""
         if self._closed:
             return True
         for callback in before_close:
@@ -241,7 +258,10 @@ class Session:
             except Exception:
                 internal_error("finish what was open before closing a session")
         self._closed = True
-        return self._pipeline.close(timeout)
+        ok = self._pipeline.close(timeout)
+        if not open_pipelines():
+            shutdown.unhook_sigterm()  # no session open: SIGTERM's default back
+        return ok
 
     @property
     def closed(self) -> bool:

@@ -75,6 +75,8 @@ TENANT_ID = "tenant_id"
 TAGS = "tags"
 DROPPED = "dropped"
 HILT_REDACTION = "hilt_redaction"
+HILT_REPAIRED = "hilt_repaired"
+REPLACED_ACTION = "replaced_action"
 SCORE = "score"
 RELEVANCE_SCORE = "relevance_score"
 SERVICE_TIER = "service_tier"
@@ -136,7 +138,9 @@ _KEPT = (
     ),
     _k(
         ERROR_CODE,
-        "`api_error` for a provider error; `hilt_dropped` for HILT's report of dropped events.",
+        "`api_error` for a provider error; `hilt_dropped` for HILT's report of dropped "
+        "events; `hilt_unencodable` and `hilt_unwritable` for a line standing in for an "
+        "event that could not be written.",
         on="error",
     ),
     _k(ERROR_TYPE, "The exception class, e.g. `RateLimitError`.", on="error"),
@@ -205,6 +209,21 @@ _KEPT = (
         HILT_REDACTION,
         "Why content was removed: `redactor_failed:<plugin>` (a redactor "
         "raised: redaction fails closed) or `capture_failed:<mode>`.",
+    ),
+    _k(
+        HILT_REPAIRED,
+        "What HILT changed to write an event it could not write as it was, one entry per "
+        "change: `content.text: lone surrogates replaced by U+FFFD`, "
+        "`metrics.latency_ms: nan left out`, `...: nested deeper than 100 levels, left "
+        "out`, `...: integer beyond 64 bits written as a string`, `...: a Foo that cannot "
+        "be written (RuntimeError)`.",
+        "array",
+        schema={"items": {"type": "string"}},
+    ),
+    _k(
+        REPLACED_ACTION,
+        "The action of the event this line stands in for.",
+        on="`hilt_unencodable`, `hilt_unwritable`",
     ),
     _k(SCORE, "A score (feedback, evaluation); the `relevance_score` column.", "number"),
     _k(RELEVANCE_SCORE, "0.2.8's name of `score`.", "number"),

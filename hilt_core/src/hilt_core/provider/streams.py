@@ -11,7 +11,6 @@ on the writer thread. The record finishes once; the core does the rest.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 import weakref
@@ -20,6 +19,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hilt_core import session as _session
+from hilt_core import shutdown as _shutdown
 from hilt_core.internal import internal_error
 
 if TYPE_CHECKING:
@@ -184,11 +184,13 @@ def _before_close(session: object) -> None:
 _session.before_close.append(_before_close)
 
 
-@atexit.register
 def _finish_at_exit() -> None:
-    # Registered after hilt_core's pipeline (imported before this module), so it runs
-    # before the pipeline's exit flush, which then writes these answers.
     finish_open(None, "exit")
+
+
+# On the way out, inside the exit budget and before the last flush, which writes them
+# (whichever of the two modules was imported first).
+_shutdown.before_exit(_finish_at_exit)
 
 
 __all__ = ["StreamRecord", "finish_open", "open_streams"]

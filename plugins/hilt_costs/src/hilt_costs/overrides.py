@@ -25,13 +25,12 @@ import json
 import math
 import os
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from hilt_core import ConfigError
+from hilt_core import ConfigError, forksafe
 from hilt_core.paths import user_path
 from hilt_costs.rates import Rates, Schedule
 from hilt_costs.resolved import Match, Unknown
@@ -245,7 +244,7 @@ class PriceBook:
     Changed from any thread; read by the writer."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.Lock()
         self._prices: dict[tuple[str | None, str], UserPrice] = {}
         self._aliases: dict[str, str] = {}
         self._routes: dict[Where, Route] = {}
@@ -272,10 +271,6 @@ class PriceBook:
     def clear(self) -> None:
         with self._lock:
             self._prices, self._aliases, self._routes = {}, {}, {}
-
-    def after_fork_in_child(self) -> None:
-        # A fork while another thread held the lock leaves it held forever in the child.
-        self._lock = threading.Lock()
 
     def alias(self, name: str) -> str | None:
         return self._aliases.get(name.lower()) if self._aliases else None

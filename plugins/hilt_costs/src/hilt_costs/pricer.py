@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hilt_core import ConfigError, Event, Metrics
+from hilt_core import ConfigError, Event, Metrics, forksafe
 from hilt_costs import source
 from hilt_costs.overrides import PriceBook, Prices, UserPrice, parse_endpoints, read_file
 from hilt_costs.rates import PER
@@ -48,7 +47,7 @@ class Pricer:
         # options mapping, so that identity is never reused while it is remembered.
         self._sessions: dict[tuple[str | None, str | None], Prices] = {}
         self._by_options: dict[int, tuple[object, Prices]] = {}
-        self._lock = threading.RLock()
+        self._lock = forksafe.RLock()  # taken on the writer thread: see docs/plugins.md
         self._warned: set[tuple[Any, Any]] = set()
         self._snapshot_of: Callable[[], object] | None = None  # set once genai-prices loads
         self._env_done = False
@@ -336,16 +335,6 @@ class Pricer:
         if stop is not None:
             stop()
 
-    def after_fork_in_child(self) -> None:
-        # The writer takes the lock to resolve a new model. A fork while the parent's
-        # writer held it copies it held, by a thread the child does not have: the child's
-        # writer would wait for it forever. The child starts with fresh locks instead
-        # (what they guarded is consistent: tables are replaced whole, never half-built).
-        self._lock = threading.RLock()
-        books = {id(b): b for p in self._all_prices() for b in p.books}
-        for book in books.values():
-            book.after_fork_in_child()
-
     def _all_prices(self) -> list[Prices]:
         return [
             self._global,
@@ -420,4 +409,3 @@ def _bad_counts(tokens: Mapping[str, Any]) -> str:
 
 
 PRICER = Pricer()
-os.register_at_fork(after_in_child=PRICER.after_fork_in_child)

@@ -3,6 +3,13 @@
 One ``write()`` call per batch, under a lock on the file, so threads and processes
 appending to the same file never interleave or tear lines. After a fork the child opens
 its own descriptor (a shared open file description would share the lock too).
+
+The log file itself is never opened through a symbolic link (``O_NOFOLLOW``): in a
+folder others can write to, a link planted at the log's path would make HILT append
+message text to any file the application can write. A link made on purpose is refused
+too, with a message that names its target (give that path instead); folders on the
+path may be links. New files are created readable by their owner only (0600): they hold
+message text.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from hilt_jsonl.reader import iter_events
 log = logging.getLogger("hilt")
 
 DEFAULT_PATH = "logs/hilt.jsonl"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+FILE_MODE = 0o600  # new log files: their owner only (the umask may take more away)
+LOCK_TIMEOUT = 2.0  # seconds a write waits for another process's lock on the file
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -76,7 +86,8 @@ class JsonlBackend:
 
     # -- writing -------------------------------------------------------------------------
     def _open(self, path: Path) -> int:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW
+        fd = os.open(path, flags, FILE_MODE)
         self._fd, self._fd_path, self._pid = fd, path, os.getpid()
         return fd
 
@@ -109,11 +120,17 @@ class JsonlBackend:
             if size and not self._ends_with_newline(fd, size):
                 # A torn last line (a crash mid-write): end it so ours start clean.
                 data = b"\n" + data
-            self._write_all(fd, data)
-            if self.fsync:
-                os.fsync(fd)
+            try:
+                self._write_all(fd, data)
+                if self.fsync:
+                    os.fsync(fd)
+            except BaseException:
+                # A full disk or a file-size limit stops a write part-way: take the part
+                # back, so that the retried batch is in the file once, with no torn line.
+                self._roll_back(fd, size)
+                raise
             if self.rotate == "size" and size + len(data) >= self.max_bytes:
-                self._roll()
+                self._roll_over()
         finally:
             locking.unlock(fd)
 
@@ -121,7 +138,7 @@ class JsonlBackend:
         # After taking the lock, make sure the path still names our file: another process
         # may have rolled it over (size rotation) while we waited.
         while True:
-            locking.lock(fd)
+            self._flock(fd)
             path = self._fd_path
             if path is not None and locking.still_names(path, fd):
                 return fd
@@ -129,6 +146,18 @@ class JsonlBackend:
             os.close(fd)
             self._fd = None
             fd = self._descriptor()
+
+    def _flock(self, fd: int) -> None:
+        # Another HILT writer holds the lock for one write(); something that holds it
+        # longer (a stuck process, a backup tool) must not hang the writer, and with it
+        # flush() and the exit: give up after LOCK_TIMEOUT, and the batch is retried.
+        try:
+            locking.lock(fd, timeout=LOCK_TIMEOUT)
+        except TimeoutError:
+            raise TimeoutError(
+                f"the log file {self._fd_path} stayed locked by another process "
+                f"for {LOCK_TIMEOUT:g}s"
+            ) from None
 
     @staticmethod
     def _ends_with_newline(fd: int, size: int) -> bool:
@@ -140,6 +169,25 @@ class JsonlBackend:
         while view:
             n = os.write(fd, view)
             view = view[n:]
+
+    def _roll_back(self, fd: int, size: int) -> None:
+        try:
+            if os.fstat(fd).st_size > size:
+                os.ftruncate(fd, size)  # we hold the lock: nobody appended after us
+        except OSError as exc:
+            log.error(
+                "HILT could not take back a partial write to %s (%s); the file may hold "
+                "a torn line, which the next write ends",
+                self._fd_path,
+                exc,
+            )
+
+    def _roll_over(self) -> None:
+        # The batch is written: a failure to rename must not make it be written again.
+        try:
+            self._roll()
+        except OSError as exc:
+            log.warning("HILT could not roll over %s (%s); it tries again", self.path, exc)
 
     def _roll(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -192,13 +240,15 @@ def open_backend(options: Mapping[str, Any]) -> JsonlBackend:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"HILT cannot create the log folder {target.parent}: {exc}") from exc
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | (os.O_TRUNC if mode == "w" else 0)
     try:
-        fd = os.open(
-            target,
-            os.O_WRONLY | os.O_APPEND | os.O_CREAT | (os.O_TRUNC if mode == "w" else 0),
-            0o644,
-        )
+        fd = os.open(target, flags, FILE_MODE)
         os.close(fd)
     except OSError as exc:
+        if target.is_symlink():
+            raise ConfigError(
+                f"HILT does not write through the symbolic link {target} (it points to "
+                f"{os.readlink(target)}): give the path of the file itself"
+            ) from exc
         raise ConfigError(f"HILT cannot write the log file {target}: {exc}") from exc
     return backend

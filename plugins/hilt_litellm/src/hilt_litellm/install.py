@@ -13,15 +13,15 @@ leaves everything else (the application's own callbacks) where it was.
 
 LiteLLM runs async success callbacks on a background worker: the last call of an
 ``asyncio.run(...)`` is reported after the loop has closed, by LiteLLM's own exit handler.
-HILT registers an exit handler of its own when it installs the logger (so it runs before
-HILT writes its last events, and before LiteLLM's) that drains that worker first; the
-undo drains it too, so ``asyncio.run(main()); hilt.uninstrument()`` keeps the last call.
+HILT registers a callback of its exit step when it installs the logger
+(``hilt_core.shutdown.before_exit``: it runs before HILT writes its last events, within
+the exit budget ``HILT_EXIT_TIMEOUT``) that drains that worker first; the undo drains it
+too, so ``asyncio.run(main()); hilt.uninstrument()`` keeps the last call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import importlib.abc
 import importlib.machinery
 import logging
@@ -31,7 +31,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hilt_core import Recorder
+from hilt_core import Recorder, shutdown
 from hilt_core.internal import internal_error
 from hilt_core.provider import add_source
 from hilt_litellm.tracker import Tracker
@@ -129,7 +129,7 @@ class Installation:
             self.module = litellm
             callbacks.append(self.logger)
             self.remove_source = add_source(self.tracker.source, call=True)
-            atexit.register(self.at_exit)
+            shutdown.before_exit(self.at_exit)
 
     def undo(self) -> None:
         with self.lock:
@@ -142,7 +142,7 @@ class Installation:
             self.logger = self.module = None
         if logger is None or module is None:
             return
-        atexit.unregister(self.at_exit)
+        shutdown.remove_before_exit(self.at_exit)
         # Ends LiteLLM has not reported yet (an asyncio.run() that just returned) go to
         # this session, which closes after the undo; what is still open is partial.
         self.drain()
@@ -184,7 +184,9 @@ class Installation:
             worker = getattr(worker_module, "GLOBAL_LOGGING_WORKER", None)
             if worker is None or not getattr(worker, "pending_count", 0):
                 return
-            asyncio.run(asyncio.wait_for(worker.flush(), DRAIN_SECONDS))
+            # At exit, within what is left of HILT's exit budget.
+            wait = shutdown.close_time_left(DRAIN_SECONDS)
+            asyncio.run(asyncio.wait_for(worker.flush(), wait))
         except Exception:
             log.warning("HILT: LiteLLM's last callbacks could not be run at exit", exc_info=True)
 

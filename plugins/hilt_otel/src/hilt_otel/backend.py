@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hilt_core import ConfigError, Event, HILTError
+from hilt_core import ConfigError, Event, HILTError, shutdown
 from hilt_otel.export import INBOX_MIN, ExportLoop
 from hilt_otel.settings import Settings, read_settings
 from hilt_otel.spans import Assembler
@@ -106,6 +106,11 @@ class OtelBackend:
         return self.sender.endpoint
 
     @property
+    def close_timeout(self) -> float:
+        """How long a close may take (``close()`` and ``uninstrument()`` wait for it)."""
+        return self.settings.close_timeout
+
+    @property
     def stats(self) -> dict[str, Any]:
         """spans_sent, export_requests, export_failures, spans_dropped, events_dropped,
         spans_rejected, events_failed, waiting, failing, last_error."""
@@ -139,7 +144,8 @@ class OtelBackend:
         self._forked()
         self._closed = True
         s = self.settings
-        left = self.loop.close(s.close_timeout)
+        # At interpreter exit, what is left of HILT_EXIT_TIMEOUT (shared by every session).
+        left = self.loop.close(shutdown.close_time_left(s.close_timeout))
         if self.loop.ident is not None:
             _threads.discard((self._pid, self.loop.ident))
         try:

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hilt_core import ConfigError, Event, HILTError, SessionError
+from hilt_core import ConfigError, Event, HILTError, SessionError, shutdown
 from hilt_core.columns import from_row
 from hilt_sheets.cells import Repairs, event_rows
 from hilt_sheets.connect import build_client
@@ -91,13 +91,21 @@ class SheetsBackend:
         if not self.uploader.flush(self.settings.flush_timeout):
             raise SheetsUnavailable(self._unavailable("flush"))
 
+    @property
+    def close_timeout(self) -> float:
+        """How long a close may take (``close()`` and ``uninstrument()`` wait for it)."""
+        return self.settings.close_timeout
+
     def close(self) -> None:
         if self.uploader is None:
             return
-        if not self.uploader.close(self.settings.close_timeout):
-            raise SheetsUnavailable(self._unavailable("close"))
+        # At interpreter exit every session shares HILT_EXIT_TIMEOUT: the close gets what
+        # is left of it, and what it cannot send waits in the spill file.
+        timeout = shutdown.close_time_left(self.settings.close_timeout)
+        if not self.uploader.close(timeout):
+            raise SheetsUnavailable(self._unavailable("close", timeout))
 
-    def _unavailable(self, when: str) -> str:
+    def _unavailable(self, when: str, timeout: float = 0.0) -> str:
         if self.uploader is None:
             return f"the {when} did not finish"
         s = self.settings
@@ -111,11 +119,14 @@ class SheetsBackend:
                 f"in {s.spill_path} and are replayed, in order, when the sheet is reachable "
                 f"again, or by the next session that opens it.{lost}"
             )
+        if timeout < s.close_timeout:  # cut short by the exit's budget
+            bound = f"{timeout:.1f} s left of the exit's HILT_EXIT_TIMEOUT"
+        else:
+            bound = f"close_timeout {s.close_timeout:g} s"
         return (
             f"{waiting} rows were not sent to Google Sheet {s.sheet_id!r} at close ({why}; "
-            f"close_timeout {s.close_timeout:g} s); they wait in {s.spill_path}: the next "
-            f"session that opens this sheet sends them, or run "
-            f"`hilt sheets replay {s.spill_path}`.{lost}"
+            f"{bound}); they wait in {s.spill_path}: the next session that opens this sheet "
+            f"sends them, or run `hilt sheets replay {s.spill_path}`.{lost}"
         )
 
     def _fetch(self) -> list[dict[str, Any]]:
