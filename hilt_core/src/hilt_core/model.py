@@ -82,8 +82,31 @@ class Actor:
         return converter().structure(data, cls)
 
 
+class _Extra:
+    """What Content and Metrics share: keys beyond their fields are kept in ``extra`` and
+    read like attributes, as pydantic's extra="allow" did in 0.2.8, whose spelling of
+    ``to_dict()`` was ``model_dump()``."""
+
+    __slots__ = ()  # the attrs subclasses stay slotted: no __dict__
+    extra: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not fields.
+        try:
+            return self.extra[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
+        """0.2.8 (pydantic) spelling of :meth:`to_dict`."""
+        return self.to_dict()
+
+
 @attrs.define(slots=True, init=False)
-class Content:
+class Content(_Extra):
     """What was said. ``text`` is the main text; other keys (``parts``, ``tool_calls``,
     ``hash``, ...) are kept in ``extra`` and written beside it, as 0.2.8 allowed."""
 
@@ -112,24 +135,12 @@ class Content:
         _set_c_extra(self, extra if extra is not None else {})
         return self
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names that are not fields: read extras like attributes,
-        # as pydantic's extra="allow" did in 0.2.8.
-        try:
-            return self.extra[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
     def to_dict(self) -> dict[str, Any]:
         return _content_dict(self)
 
-    def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
-        """0.2.8 (pydantic) spelling of :meth:`to_dict`."""
-        return self.to_dict()
-
 
 @attrs.define(slots=True, init=False)
-class Metrics:
+class Metrics(_Extra):
     """Measured numbers: ``tokens`` (prompt, completion, total, cached, reasoning),
     ``cost_usd`` (a number, or absent when unknown), ``latency_ms``; other keys in
     ``extra`` (``ttft_ms``, ``cost_source``, ...)."""
@@ -161,17 +172,8 @@ class Metrics:
         _set_m_extra(self, extra)
         return self
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.extra[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
     def to_dict(self) -> dict[str, Any]:
         return _metrics_dict(self)
-
-    def model_dump(self, exclude_none: bool = True) -> dict[str, Any]:
-        return self.to_dict()
 
 
 def _as_actor(value: Actor | dict[str, Any]) -> Actor:

@@ -9,6 +9,8 @@
 - :func:`tokens`: token counts in HILT's one meaning.
 - :mod:`hilt_core.provider.conversation`: the conversation-id rule and the links shared
   by every provider.
+- :mod:`hilt_core.provider.messages`: reading messages into HILT's prompt and completion
+  content (OpenAI's shapes, which the OpenAI provider and LiteLLM share).
 - :func:`add_source`: frameworks above an SDK (LangGraph, LiteLLM) stamp their context
   on the provider's events and learn that the call was recorded (nothing counted twice).
 - :mod:`hilt_core.provider.stainless`: one patcher for SDKs generated like ``openai``'s

@@ -76,6 +76,16 @@ def error_detail(adapter: StainlessAdapter, exc: BaseException) -> str | None:
 _CALLS: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "hilt_stainless_call", default=None
 )
+# A request being recorded: its call, what the adapter's prepare() returned, and the token
+# that makes the call current (the attempts of its retries are counted on it).
+Started = tuple[Call, Any, "contextvars.Token[Call | None]"]
+
+
+def _marked(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    """``wrapper``, marked as HILT's patch of ``original``."""
+    wrapper.__hilt__ = True  # type: ignore[attr-defined]
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    return wrapper
 
 
 def record_response(adapter: StainlessAdapter, call: Call, response: Any) -> None:
@@ -107,48 +117,71 @@ class Patcher:
         self.undo_list: list[tuple[Any, str, Any]] = []
 
     # -- a call --------------------------------------------------------------------------
-    def begin(self, client: Any, options: Any) -> tuple[Call, Any] | None:
-        adapter = self.adapter
-        api = adapter.api_of(options)
-        if api is None:
+    def begin(self, client: Any, options: Any) -> Started | None:
+        """Start recording a request on the application's thread: None for a request that
+        is not a call, outside a session, or when HILT fails (logged); else the call,
+        what ``prepare`` returned, and the token of the call made current."""
+        try:
+            adapter = self.adapter
+            api = adapter.api_of(options)
+            if api is None:
+                return None
+            session = current_session()
+            if session is None:
+                return None
+            body = options.json_data
+            if not isinstance(body, dict):
+                return None
+            call = Call(adapter, api, body, session, self.recorder, adapter.client_info(client))
+            headers = options.headers
+            raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None
+            # Before start(): the writer may build the prompt as soon as it is queued, and
+            # it must see the body as prepare() leaves it (a copy the app cannot change).
+            prepared = adapter.prepare(call, options, body, bool(raw))
+            call.start()
+        except Exception:
+            internal_error("record a call")
             return None
-        session = current_session()
-        if session is None:
-            return None
-        body = options.json_data
-        if not isinstance(body, dict):
-            return None
-        call = Call(adapter, api, body, session, self.recorder, adapter.client_info(client))
-        headers = options.headers
-        raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None
-        # Before start(): the writer may build the prompt as soon as it is queued, and it
-        # must see the body as prepare() leaves it (a copy the app cannot change later).
-        prepared = adapter.prepare(call, options, body, bool(raw))
-        call.start()
-        return call, prepared
+        return call, prepared, _CALLS.set(call)
 
-    def end(self, call: Call, result: Any, prepared: Any, is_async: bool) -> Any:
-        kind = type(result)
-        if kind in self.parsed:  # the common case: a parsed model, recorded as it is
+    def failed(self, started: Started, exc: BaseException) -> None:
+        """The request raised: record the error (the exception goes on to the app)."""
+        call, _, token = started
+        _CALLS.reset(token)
+        try:
+            call.error(exc, detail=error_detail(self.adapter, exc))
+        except Exception:
+            internal_error("record an error")
+
+    def end(self, started: Started, result: Any, is_async: bool) -> Any:
+        """The request returned ``result``: record it, or wrap it to record it later (a
+        stream, a response the app parses); return what the app gets."""
+        call, prepared, token = started
+        _CALLS.reset(token)
+        try:
+            kind = type(result)
+            if kind in self.parsed:  # the common case: a parsed model, recorded as it is
+                record_response(self.adapter, call, result)
+                return result
+            if isinstance(result, self.stream_types):
+                return self.wrap_stream(result, call, prepared, is_async)
+            module = kind.__module__
+            if module.startswith(self.legacy_module):
+                parsed = result.parse()  # cached by the SDK: the app gets this same object
+                if isinstance(parsed, self.stream_types):
+                    self.wrap_stream(parsed, call, None, is_async)
+                else:
+                    record_response(self.adapter, call, parsed)
+                return result
+            if module.startswith(self.response_module):
+                if not self.record_read(result, call):
+                    self.wrap_parse(result, call, is_async)
+                return result
             record_response(self.adapter, call, result)
-            return result
-        if isinstance(result, self.stream_types):
-            return self.wrap_stream(result, call, prepared, is_async)
-        module = kind.__module__
-        if module.startswith(self.legacy_module):
-            parsed = result.parse()  # cached by the SDK: the app gets this same object
-            if isinstance(parsed, self.stream_types):
-                self.wrap_stream(parsed, call, None, is_async)
-            else:
-                record_response(self.adapter, call, parsed)
-            return result
-        if module.startswith(self.response_module):
-            if not self.record_read(result, call):
-                self.wrap_parse(result, call, is_async)
-            return result
-        record_response(self.adapter, call, result)
-        if len(self.parsed) < 64:
-            self.parsed.add(kind)
+            if len(self.parsed) < 64:
+                self.parsed.add(kind)
+        except Exception:
+            internal_error("record a response")
         return result
 
     # -- streams -------------------------------------------------------------------------
@@ -269,72 +302,38 @@ class Patcher:
 
     # -- the patch -----------------------------------------------------------------------
     def make_sync(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, end, adapter = self.begin, self.end, self.adapter
+        begin, end, failed = self.begin, self.end, self.failed
 
         def request(client: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                started = begin(client, options)
-            except Exception:
-                internal_error("record a call")
-                started = None
+            started = begin(client, options)
             if started is None:
                 return original(client, cast_to, options, *args, **kwargs)
-            call, prepared = started
-            token = _CALLS.set(call)
             try:
                 result = original(client, cast_to, options, *args, **kwargs)
             except BaseException as exc:
-                _CALLS.reset(token)
-                try:
-                    call.error(exc, detail=error_detail(adapter, exc))
-                except Exception:
-                    internal_error("record an error")
+                failed(started, exc)
                 raise
-            _CALLS.reset(token)
-            try:
-                return end(call, result, prepared, False)
-            except Exception:
-                internal_error("record a response")
-                return result
+            return end(started, result, False)
 
-        request.__hilt__ = True  # type: ignore[attr-defined]
-        request.__wrapped__ = original  # type: ignore[attr-defined]
-        return request
+        return _marked(request, original)
 
     def make_async(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, end, adapter = self.begin, self.end, self.adapter
+        begin, end, failed = self.begin, self.end, self.failed
 
         async def request(
             client: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any
         ) -> Any:
-            try:
-                started = begin(client, options)
-            except Exception:
-                internal_error("record a call")
-                started = None
+            started = begin(client, options)
             if started is None:
                 return await original(client, cast_to, options, *args, **kwargs)
-            call, prepared = started
-            token = _CALLS.set(call)
             try:
                 result = await original(client, cast_to, options, *args, **kwargs)
             except BaseException as exc:
-                _CALLS.reset(token)
-                try:
-                    call.error(exc, detail=error_detail(adapter, exc))
-                except Exception:
-                    internal_error("record an error")
+                failed(started, exc)
                 raise
-            _CALLS.reset(token)
-            try:
-                return end(call, result, prepared, True)
-            except Exception:
-                internal_error("record a response")
-                return result
+            return end(started, result, True)
 
-        request.__hilt__ = True  # type: ignore[attr-defined]
-        request.__wrapped__ = original  # type: ignore[attr-defined]
-        return request
+        return _marked(request, original)
 
     @staticmethod
     def make_build_request(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -344,9 +343,7 @@ class Patcher:
                 call.attempts = int(kwargs.get("retries_taken", 0)) + 1
             return original(client, options, *args, **kwargs)
 
-        _build_request.__hilt__ = True  # type: ignore[attr-defined]
-        _build_request.__wrapped__ = original  # type: ignore[attr-defined]
-        return _build_request
+        return _marked(_build_request, original)
 
     def _set(self, owner: Any, name: str, new: Callable[..., Any]) -> None:
         original = owner.__dict__[name]

@@ -7,7 +7,8 @@ assistant's turn), so they are read with :func:`get`. Responses are the SDK's ow
 ``Message`` (``BetaMessage``, ``ParsedMessage``) or, for a raw response, the body's dict.
 
 Only what the event needs is kept: text as text, other blocks described without their
-payload (no base64 image or document data in a log).
+payload (no base64 image or document data in a log). :func:`get` and the prompt's content
+of its described messages are the provider contract's (hilt_core.provider.messages).
 """
 
 from __future__ import annotations
@@ -17,21 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hilt_core.provider import Completion, Prompt, tokens
+from hilt_core.provider.messages import ATTRIBUTE_TYPES, content_of_turn, get
 
-ATTRIBUTE_TYPES: set[type] = set()  # types known not to be mappings (SDK models...)
 _SEQUENCES = (list, tuple)  # what a request's lists may be; never a one-shot iterator
-
-
-def get(obj: Any, key: str, default: Any = None) -> Any:
-    kind = type(obj)
-    if kind is dict:
-        return obj.get(key, default)
-    if kind in ATTRIBUTE_TYPES:  # skips the slow ABC isinstance check after the first time
-        return getattr(obj, key, default)
-    if isinstance(obj, Mapping):
-        return obj.get(key, default)
-    ATTRIBUTE_TYPES.add(kind)
-    return getattr(obj, key, default)
 
 
 def arguments(value: Any) -> str:
@@ -205,20 +194,7 @@ def turn_content(new: Sequence[Any]) -> dict[str, Any]:
             plain = only.get("content")
             if type(plain) is str:
                 return {"text": plain}
-    described = [entry for msg in new for entry in describe_message(msg)]
-    text: str | None = None
-    for d in reversed(described):
-        if d["role"] == "user" and d.get("text") is not None:
-            text = d["text"]
-            break
-    if text is None:
-        text = "\n".join(d["text"] for d in described if d.get("text")) or None
-    content: dict[str, Any] = {"text": text}
-    if len(described) > 1 or any(
-        d["role"] != "user" or set(d) - {"role", "text"} for d in described
-    ):
-        content["messages"] = described
-    return content
+    return content_of_turn([entry for msg in new for entry in describe_message(msg)])
 
 
 def describe_request(body: Mapping[str, Any]) -> Prompt:
@@ -387,3 +363,26 @@ def read_message(message: Any) -> Completion:
     if ext:
         found["extensions"] = ext
     return found
+
+
+__all__ = [
+    "ATTRIBUTE_TYPES",
+    "arguments",
+    "block_text",
+    "content_blocks",
+    "describe_block",
+    "describe_message",
+    "describe_request",
+    "get",
+    "merged_tokens",
+    "new_turn",
+    "opening",
+    "read_message",
+    "said",
+    "system_text",
+    "thinking_tokens",
+    "tool_call",
+    "turn_content",
+    "usage_extensions",
+    "usage_tokens",
+]

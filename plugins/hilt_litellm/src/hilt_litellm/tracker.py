@@ -33,9 +33,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from hilt_core import Recorder
 from hilt_core.context import current_metadata, current_session
@@ -47,6 +47,7 @@ log = logging.getLogger("hilt")
 
 MAX_OPEN = 4_096  # runs kept while LiteLLM has not ended them (abandoned streams)
 MAX_DONE = 4_096  # call ids remembered as ended, for callbacks that fire twice
+Ts = TypeVarTuple("Ts")  # what _in_context hands on
 
 # LiteLLM's call types that are model calls, and the API HILT names them by.
 APIS: dict[str, str] = {
@@ -382,7 +383,7 @@ class Tracker:
     def success(self, kwargs: Mapping[str, Any], response: Any, start: Any, end: Any) -> None:
         record, run = self._end(kwargs)
         if record:
-            self._in_context(run, kwargs, response, None, start, end)
+            _in_context(run, self._record, kwargs, response, None, start, end)
 
     def failure(self, kwargs: Mapping[str, Any], start: Any, end: Any) -> None:
         record, run = self._end(kwargs)
@@ -390,23 +391,7 @@ class Tracker:
             exc = kwargs.get("exception")
             if not isinstance(exc, BaseException):
                 exc = RuntimeError(str(exc or "LiteLLM call failed"))
-            self._in_context(run, kwargs, None, exc, start, end)
-
-    def _in_context(
-        self,
-        run: Run | None,
-        kwargs: Mapping[str, Any],
-        response: Any,
-        exc: BaseException | None,
-        start: Any,
-        end: Any,
-    ) -> None:
-        # In the context of the call (its session, hilt.conversation(), hilt.scope()): the
-        # callback may run on a thread that has none of it (LiteLLM's sync streams).
-        if run is not None and run.context is not None:
-            run.context.copy().run(self._record, run, kwargs, response, exc, start, end)
-        else:
-            self._record(run, kwargs, response, exc, start, end)
+            _in_context(run, self._record, kwargs, None, exc, start, end)
 
     def _record(
         self,
@@ -468,6 +453,16 @@ class Tracker:
                 stream["ttft_ms"] = round((first - started) * 1000.0, 3)
             fields["stream"] = stream
         call.completion(fields, ended=ended)
+
+
+def _in_context(run: Run | None, record: Callable[[Run | None, *Ts], None], *args: *Ts) -> None:
+    """``record(run, *args)`` in the context of the call (its session, hilt.conversation(),
+    hilt.scope()): LiteLLM's callback may run on a thread that has none of it (its sync
+    streams)."""
+    if run is not None and run.context is not None:
+        run.context.copy().run(record, run, *args)
+    else:
+        record(run, *args)
 
 
 __all__ = ["APIS", "LiteLLMAdapter", "Run", "Tracker"]

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hilt_core import Recorder
-from hilt_core.provider import Call, Completion, Prompt
+from hilt_core.provider import Call, Completion, Prompt, messages
 from hilt_openai import extract
 from hilt_openai.streams import OpenAIStream
 
@@ -55,34 +55,30 @@ def read_response(api: str, response: Any, extra: dict[str, Any] | None = None) 
     """A response (an SDK object or a dict) as a completion: content, finish reason,
     tokens, model and id; ``extra`` adds to its stream details."""
     stream: dict[str, Any] | None = None
-    if type(response) in extract.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
+    if type(response) in messages.ATTRIBUTE_TYPES:  # an SDK object: no get() per field
         model = getattr(response, "model", None)
         response_id = getattr(response, "id", None)
         usage = getattr(response, "usage", None)
     else:
-        model = extract.get(response, "model")
-        response_id = extract.get(response, "id")
-        usage = extract.get(response, "usage")
+        model = messages.get(response, "model")
+        response_id = messages.get(response, "id")
+        usage = messages.get(response, "usage")
     content: dict[str, Any] | None
     if api == "chat.completions":
-        parts = extract.chat_choices(extract.get(response, "choices") or ())
+        parts = messages.chat_choices(messages.get(response, "choices") or ())
         content, finish_reason = parts["content"], parts["finish_reason"]
     elif api == "responses":
-        parts = extract.responses_output(response)
+        parts = messages.responses_output(response)
         content, finish_reason = parts["content"], parts["finish_reason"]
     elif api == "completions":
-        choices = extract.get(response, "choices") or ()
+        choices = messages.get(response, "choices") or ()
         first = choices[0] if choices else None
-        content = {"text": extract.get(first, "text") if first is not None else None}
-        finish_reason = extract.get(first, "finish_reason") if first is not None else None
+        content = {"text": messages.get(first, "text") if first is not None else None}
+        finish_reason = messages.get(first, "finish_reason") if first is not None else None
     else:  # embeddings
-        data = extract.get(response, "data") or ()
         content = None
         finish_reason = None
-        vec = extract.get(data[0], "embedding") if data else None
-        stream = {"embeddings": len(data)}
-        if isinstance(vec, list):
-            stream["dimensions"] = len(vec)
+        stream = messages.embeddings_read(response)
     if extra:
         stream = {**stream, **extra} if stream else extra
     found: Completion = {
@@ -101,41 +97,15 @@ def read_response(api: str, response: Any, extra: dict[str, Any] | None = None) 
 def describe_request(api: str, body: Mapping[str, Any]) -> Prompt:
     """A request as the contract's Prompt (on the writer thread)."""
     if api == "chat.completions":
-        messages = body.get("messages") or ()
-        new, last_assistant = extract.new_turn(messages)
-        chat: Prompt = {"content": extract.turn_content(new), "opening": extract.opening(messages)}
-        if last_assistant is not None:
-            chat["said"] = extract.message_text(extract.get(last_assistant, "content"))[0]
-        return chat
+        return messages.chat_prompt(body.get("messages") or ())
     if api == "responses":
-        items, instructions = extract.responses_input(body)
-        found: Prompt = {
-            "opening": extract.opening([{"role": "system", "content": instructions}, *items])
-        }
+        found = messages.responses_prompt(body)
         conversation = body.get("conversation")
         if conversation:
-            found["thread"] = (str(extract.get(conversation, "id") or conversation),)
-        prev = body.get("previous_response_id")
-        if prev:
-            found["previous"] = prev
-        new, last_said = extract.new_turn(items)
-        found["content"] = extract.turn_content(new)
-        if last_said is not None:  # history sent by hand
-            found["said"] = extract.message_text(extract.get(last_said, "content"))[0]
+            found["thread"] = (str(messages.get(conversation, "id") or conversation),)
         return found
     # embeddings, completions: the input is the prompt
-    raw = body.get("input", body.get("prompt"))
-    text: str | None
-    if isinstance(raw, str):
-        text = raw
-        content: dict[str, Any] = {"text": raw}
-    elif isinstance(raw, list) and raw and all(isinstance(x, str) for x in raw):
-        text = raw[0]
-        content = {"text": raw[0], "inputs": len(raw)} if len(raw) > 1 else {"text": raw[0]}
-    else:
-        text = None
-        content = {"text": None}
-    return {"content": content, "thread": (api, text or "")}
+    return messages.inputs_prompt(api, body.get("input", body.get("prompt")))
 
 
 def _inject_usage(options: Any, body: dict[str, Any], provider: str, setting: Any) -> bool:
