@@ -12,12 +12,12 @@ on the writer thread. The record finishes once; the core does the rest.
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from hilt_core import forksafe
 from hilt_core import session as _session
 from hilt_core import shutdown as _shutdown
 from hilt_core.internal import internal_error
@@ -152,7 +152,8 @@ class StreamRecord:
         return self.parts(self.how, self.info)
 
 
-_finishing = threading.RLock()  # re-entrant: a GC callback (_collected) may run inside
+# Re-entrant: a GC callback (_collected) may run inside. Fork-safe: see forksafe.py.
+_finishing = forksafe.RLock()
 
 
 # Streams not finished yet, by a weak reference to the stream object.
