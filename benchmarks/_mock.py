@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 USAGE = {
@@ -19,15 +20,34 @@ PIECES = ["Sure", ",", " here", " is", " a", " short", " answer", " for", " you"
 ]  # 18 content deltas + role + finish + usage = 21 chunks
 
 
-def httpx_module() -> Any:
-    """httpx for openai 1.x/2.x, httpx2 for openai 3.x: the module the SDK's client uses."""
-    import openai
-
-    for base in openai.DefaultHttpxClient.__mro__[1:]:
+def httpx_module(client_class: type) -> Any:
+    """The HTTP library of a Stainless SDK's ``DefaultHttpxClient``: httpx (openai 1.x/2.x,
+    anthropic 0.x) or httpx2 (openai 3.x, anthropic from 1.0)."""
+    for base in client_class.__mro__[1:]:
         root = base.__module__.split(".")[0]
         if root in ("httpx", "httpx2"):
             return sys.modules[root]
     raise RuntimeError("cannot find the SDK's HTTP library")
+
+
+def mock_transport(
+    client_class: type, reply: Callable[[dict[str, Any]], bytes], stream: Callable[..., bytes]
+) -> Any:
+    """A MockTransport of ``client_class``'s HTTP library: ``stream(body)`` (an SSE body)
+    answers a request with ``"stream": true``, ``reply(body)`` (JSON) the others."""
+    httpx = httpx_module(client_class)
+
+    def handler(request: Any) -> Any:
+        body = json.loads(request.content)
+        if body.get("stream"):
+            return httpx.Response(
+                200, content=stream(body), headers={"content-type": "text/event-stream"}
+            )
+        return httpx.Response(
+            200, content=reply(body), headers={"content-type": "application/json"}
+        )
+
+    return httpx.MockTransport(handler)
 
 
 def _marker(body: dict[str, Any]) -> str:
@@ -87,16 +107,6 @@ def stream(body: dict[str, Any]) -> bytes:
 
 
 def transport(is_async: bool = False) -> Any:
-    httpx = httpx_module()
+    import openai
 
-    def handler(request: Any) -> Any:
-        body = json.loads(request.content)
-        if body.get("stream"):
-            return httpx.Response(
-                200, content=stream(body), headers={"content-type": "text/event-stream"}
-            )
-        return httpx.Response(
-            200, content=completion(body), headers={"content-type": "application/json"}
-        )
-
-    return httpx.MockTransport(handler)
+    return mock_transport(openai.DefaultHttpxClient, completion, stream)

@@ -4,8 +4,9 @@ Messages reply and a 21-event SSE stream, so only SDK + logging cost is measured
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
+
+from _mock import mock_transport
 
 USAGE = {
     "input_tokens": 24,
@@ -17,17 +18,6 @@ USAGE = {
 PIECES = ["Sure", ",", " here", " is", " a", " short", " answer", " for", " you", ":"] + [
     f" w{i}" for i in range(6)
 ]  # message_start, block start, 16 deltas, block stop, message_delta, message_stop: 21
-
-
-def httpx_module() -> Any:
-    """httpx for anthropic 0.x, httpx2 from 1.0: the module the SDK's client uses."""
-    import anthropic
-
-    for base in anthropic.DefaultHttpxClient.__mro__[1:]:
-        root = base.__module__.split(".")[0]
-        if root in ("httpx", "httpx2"):
-            return sys.modules[root]
-    raise RuntimeError("cannot find the SDK's HTTP library")
 
 
 def _marker(body: dict[str, Any]) -> str:
@@ -98,16 +88,6 @@ def stream(body: dict[str, Any]) -> bytes:
 
 
 def transport(is_async: bool = False) -> Any:
-    httpx = httpx_module()
+    import anthropic
 
-    def handler(request: Any) -> Any:
-        body = json.loads(request.content)
-        if body.get("stream"):
-            return httpx.Response(
-                200, content=stream(body), headers={"content-type": "text/event-stream"}
-            )
-        return httpx.Response(
-            200, content=message(body), headers={"content-type": "application/json"}
-        )
-
-    return httpx.MockTransport(handler)
+    return mock_transport(anthropic.DefaultHttpxClient, message, stream)

@@ -4,13 +4,14 @@
     python benchmarks/anthropic_overhead.py --sdks anthropic --workloads A,B
     python benchmarks/anthropic_overhead.py --quick            # a fifth of the calls
 
-The method of ``alternate.py``, on an in-process transport (``_mock_anthropic.py``,
-``_mock.py``: no socket, so only the SDK's and HILT's work is timed). One fresh process per
-(SDK, workload); one instrumented SDK in it; calls alternate, in random order within each
-pair, between HILT recording (the session in effect) and HILT switched off for that call
-(no session: the patch calls the SDK untouched). On a VM whose speed drifts by a factor of
-two over seconds, calls a millisecond apart see the same machine, so the median of the
-paired differences is steady where separate runs are not.
+The method of ``_method.py`` (``alternate.py``'s), on an in-process transport
+(``_mock_anthropic.py``, ``_mock.py``: no socket, so only the SDK's and HILT's work is
+timed). One fresh process per (SDK, workload); one instrumented SDK in it; calls
+alternate, in random order within each pair, between HILT recording (the session in
+effect) and HILT switched off for that call (no session: the patch calls the SDK
+untouched). On a VM whose speed drifts by a factor of two over seconds, calls a
+millisecond apart see the same machine, so the median of the paired differences is steady
+where separate runs are not.
 
 Workloads (as in ``overhead.py`` and ../shared/bench):
   A  sync messages.create (chat.completions.create), sequential
@@ -22,85 +23,65 @@ For C and D a batch's wall time over its calls is the per-call figure (inverse t
 Reported per call: the plain call's median; added time (median of paired differences, and
 difference of the means); CPU of HILT's writer thread per recorded call and time in the
 garbage collector on the app's threads per recorded call, which the pairs cannot attribute
-(see alternate.py); and a check that the log holds every recorded call.
+(see _method.py); and a check that the log holds every recorded call.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import functools
 import json
-import logging
 import platform
-import random
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+import _method
+from _method import Workload
+
 PAIRS = {"A": 3000, "B": 600, "C": 60, "D": 60}
 BATCH = {"C": 50, "D": 40}
 
 
 def _clients(sdk: str) -> tuple[Any, Any]:
-    sys.path.insert(0, str(HERE))
+    """A sync and an async client of ``sdk``, on the in-process endpoint."""
     if sdk == "anthropic":
         import _mock_anthropic as mock
-        import anthropic
+        import anthropic as module
 
-        return (
-            anthropic.Anthropic(
-                api_key="k",
-                base_url="http://bench.invalid",
-                http_client=anthropic.DefaultHttpxClient(transport=mock.transport()),
-            ),
-            anthropic.AsyncAnthropic(
-                api_key="k",
-                base_url="http://bench.invalid",
-                http_client=anthropic.DefaultAsyncHttpxClient(transport=mock.transport(True)),
-            ),
-        )
-    import _mock as mock
-    import openai
+        sync, aio, base = module.Anthropic, module.AsyncAnthropic, "http://bench.invalid"
+    else:
+        import _mock as mock
+        import openai as module
 
+        sync, aio, base = module.OpenAI, module.AsyncOpenAI, "http://bench.invalid/v1"
     return (
-        openai.OpenAI(
+        sync(
             api_key="k",
-            base_url="http://bench.invalid/v1",
-            http_client=openai.DefaultHttpxClient(transport=mock.transport()),
+            base_url=base,
+            http_client=module.DefaultHttpxClient(transport=mock.transport()),
         ),
-        openai.AsyncOpenAI(
+        aio(
             api_key="k",
-            base_url="http://bench.invalid/v1",
-            http_client=openai.DefaultAsyncHttpxClient(transport=mock.transport(True)),
+            base_url=base,
+            http_client=module.DefaultAsyncHttpxClient(transport=mock.transport(True)),
         ),
     )
 
 
-def measure(sdk: str, workload: str, pairs: int) -> dict[str, Any]:
-    import hilt
-    from hilt_core import context
-
-    logging.getLogger("hilt").setLevel(logging.ERROR)
-    log = Path(tempfile.mkdtemp(prefix="hilt-anth-")) / "bench.jsonl"
-    session = hilt.instrument(backend="local", filepath=log, providers=[sdk])
+def workload(sdk: str, name: str) -> Workload:
     client, aclient = _clients(sdk)
     system = "You are a benchmark."
 
     def text(i: int) -> str:
-        return f"Say something short, please. q-{workload}{i}"
+        return f"Say something short, please. q-{name}{i}"
 
     def one(i: int) -> None:
         if sdk == "anthropic":
             msgs: list[dict[str, str]] = [{"role": "user", "content": text(i)}]
-            if workload == "B":
+            if name == "B":
                 stream = client.messages.create(
                     model="claude-haiku-4-5", max_tokens=100, system=system, messages=msgs,
                     stream=True,
@@ -110,10 +91,10 @@ def measure(sdk: str, workload: str, pairs: int) -> dict[str, Any]:
                 r = client.messages.create(
                     model="claude-haiku-4-5", max_tokens=100, system=system, messages=msgs
                 )
-                assert r.content[0].text.endswith(f"q-{workload}{i}")
+                assert r.content[0].text.endswith(f"q-{name}{i}")
             return
         msgs = [{"role": "system", "content": system}, {"role": "user", "content": text(i)}]
-        if workload == "B":
+        if name == "B":
             stream = client.chat.completions.create(
                 model="gpt-4o-mini", messages=msgs, stream=True,
                 stream_options={"include_usage": True},
@@ -121,7 +102,7 @@ def measure(sdk: str, workload: str, pairs: int) -> dict[str, Any]:
             assert sum(1 for _ in stream) == 21
         else:
             r = client.chat.completions.create(model="gpt-4o-mini", messages=msgs)
-            assert r.choices[0].message.content.endswith(f"q-{workload}{i}")
+            assert r.choices[0].message.content.endswith(f"q-{name}{i}")
 
     async def one_async(i: int) -> None:
         if sdk == "anthropic":
@@ -129,94 +110,40 @@ def measure(sdk: str, workload: str, pairs: int) -> dict[str, Any]:
                 model="claude-haiku-4-5", max_tokens=100, system=system,
                 messages=[{"role": "user", "content": text(i)}],
             )  # fmt: skip
-            assert r.content[0].text.endswith(f"q-{workload}{i}")
+            assert r.content[0].text.endswith(f"q-{name}{i}")
         else:
             msgs = [{"role": "system", "content": system}, {"role": "user", "content": text(i)}]
             r = await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs)
-            assert r.choices[0].message.content.endswith(f"q-{workload}{i}")
+            assert r.choices[0].message.content.endswith(f"q-{name}{i}")
 
-    pool = ThreadPoolExecutor(8) if workload == "D" else None
-    loop = asyncio.new_event_loop() if workload == "C" else None
-    size = BATCH.get(workload, 1)
+    size = BATCH.get(name, 1)
+    if name == "C":
+        loop = asyncio.new_event_loop()
 
-    def batch(start: int) -> None:
-        """One unit of a pair: a call (A, B) or a batch of concurrent calls (C, D)."""
-        if workload in ("A", "B"):
-            one(start)
-        elif loop is not None:
-
-            async def gather() -> None:
+        def gather(start: int) -> None:
+            async def calls() -> None:
                 await asyncio.gather(*(one_async(start + k) for k in range(size)))
 
-            loop.run_until_complete(gather())
-        else:
-            assert pool is not None
+            loop.run_until_complete(calls())
+
+        def close() -> None:
+            loop.run_until_complete(aclient.close())
+            loop.close()
+
+        return Workload(gather, size, close)
+    if name == "D":
+        pool = ThreadPoolExecutor(8)
+
+        def threads(start: int) -> None:
             list(pool.map(one, range(start, start + size)))
 
-    warm = 100 if size == 1 else 4
-    for i in range(warm):
-        batch(i * size)
-    session.flush()
-    gc.collect()  # the imports' collector debt, paid before measuring
-    writer = session._pipeline._thread
-    assert writer is not None
-    assert writer.ident is not None
-    clock = time.pthread_getcpuclockid(writer.ident)
-    writer_id = writer.ident
-    gc_time = [0.0]
-    gc_start: dict[int, float] = {}
+        return Workload(threads, size, pool.shutdown)
+    return Workload(one)
 
-    def on_gc(phase: str, info: dict[str, Any]) -> None:
-        me = threading.get_ident()
-        if me == writer_id:
-            return
-        if phase == "start":
-            gc_start[me] = time.perf_counter()
-        elif me in gc_start:
-            gc_time[0] += time.perf_counter() - gc_start.pop(me)
 
-    gc.callbacks.append(on_gc)
-    w0 = time.clock_gettime(clock)
-    on: list[float] = []
-    off: list[float] = []
-    pc = time.perf_counter
-    for k in range(warm, warm + pairs):
-        first = random.random() < 0.5
-        for recording in (first, not first):
-            context.GLOBAL.session = session if recording else None
-            t = pc()
-            batch(k * size * 2 + (size if recording else 0))
-            (on if recording else off).append((pc() - t) / size)
-    context.GLOBAL.session = session
-    gc.callbacks.remove(on_gc)
-    session.flush()
-    writer_cpu = time.clock_gettime(clock) - w0
-    hilt.uninstrument()
-    if pool is not None:
-        pool.shutdown()
-    if loop is not None:
-        loop.run_until_complete(aclient.close())
-        loop.close()
-    recorded_calls = (warm + pairs) * size
-    completions = sum(
-        1 for line in log.read_bytes().splitlines() if json.loads(line)["action"] == "completion"
-    )
-    for f in log.parent.iterdir():
-        f.unlink()
-    log.parent.rmdir()
-    diffs = [a - b for a, b in zip(on, off, strict=True)]
-    calls = pairs * size
-    return {
-        "sdk": sdk,
-        "workload": workload,
-        "pairs": pairs,
-        "plain_median_us": statistics.median(off) * 1e6,
-        "added_median_us": statistics.median(diffs) * 1e6,
-        "added_mean_us": (statistics.fmean(on) - statistics.fmean(off)) * 1e6,
-        "writer_cpu_us": writer_cpu / calls * 1e6,
-        "gc_us": gc_time[0] / calls * 1e6,
-        "check": "ok" if completions == recorded_calls else f"{completions} of {recorded_calls}",
-    }
+def measure(sdk: str, name: str, pairs: int) -> dict[str, Any]:
+    r = _method.measure(functools.partial(workload, sdk, name), pairs, [sdk])
+    return {"sdk": sdk, "workload": name, **r}
 
 
 def main() -> int:
@@ -257,12 +184,7 @@ def main() -> int:
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(
-                f"| {sdk} | {wl} | {r['plain_median_us']:,.0f} | {r['added_median_us']:+,.1f} "
-                f"| {r['added_mean_us']:+,.1f} | {r['writer_cpu_us']:,.1f} | {r['gc_us']:,.1f} "
-                f"| {r['check']} |",
-                flush=True,
-            )
+            print(f"| {sdk} | {wl} | {_method.cells(r)} |", flush=True)
     return 0
 
 

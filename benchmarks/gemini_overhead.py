@@ -9,27 +9,20 @@ The SDK talks to an in-process endpoint (an httpx2/httpx ``MockTransport`` given
 a system instruction, B one ``generate_content_stream`` of 21 chunks, every chunk carrying
 the usage so far as Gemini's do. Calls alternate, in random order within each pair,
 between HILT recording and HILT switched off for that call (no session: the patch calls
-the SDK untouched); the columns are alternate.py's (median of the paired differences,
-difference of the means, the writer thread's CPU per recorded call, the time the app's
-thread spent in the garbage collector per recorded call, the plain call's median). The
-log is checked to hold every recorded call.
+the SDK untouched); the method and its columns are ``_method.py``'s (median of the paired
+differences, difference of the means, the writer thread's CPU per recorded call, the time
+the app's thread spent in the garbage collector per recorded call, the plain call's
+median). The log is checked to hold every recorded call.
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
 import importlib
 import json
-import logging
-import random
-import statistics
 import sys
-import tempfile
-import threading
-import time
-from pathlib import Path
 from typing import Any
+
+from _method import Workload, main
 
 PIECES = ["Sure", ",", " here", " is", " a", " short", " answer", " for", " you", ":"] + [
     f" w{i}" for i in range(11)
@@ -81,16 +74,10 @@ def transport() -> Any:
     return httpx.MockTransport(handle)
 
 
-def measure(workload: str, pairs: int, plain_gc: bool = False) -> dict[str, Any]:
+def workload(name: str) -> Workload:
     from google import genai
     from google.genai import types
 
-    import hilt
-    from hilt_core import context
-
-    logging.getLogger("hilt").setLevel(logging.ERROR)
-    log = Path(tempfile.mkdtemp(prefix="hilt-gemini-")) / "gemini.jsonl"
-    session = hilt.instrument(backend="local", filepath=log, providers=["gemini"])
     client = genai.Client(
         api_key="k",
         http_options=types.HttpOptions(
@@ -100,8 +87,8 @@ def measure(workload: str, pairs: int, plain_gc: bool = False) -> dict[str, Any]
     config = types.GenerateContentConfig(system_instruction="You are a benchmark.")
 
     def one(i: int) -> None:
-        text = f"Say something short, please. q-{workload}{i}"
-        if workload == "B":
+        text = f"Say something short, please. q-{name}{i}"
+        if name == "B":
             stream = client.models.generate_content_stream(
                 model="gemini-2.5-flash", contents=text, config=config
             )
@@ -111,94 +98,16 @@ def measure(workload: str, pairs: int, plain_gc: bool = False) -> dict[str, Any]
                 model="gemini-2.5-flash", contents=text, config=config
             )
             assert r.text is not None
-            assert r.text.endswith(f"q-{workload}{i}")
+            assert r.text.endswith(f"q-{name}{i}")
 
-    warm = 100
-    for i in range(warm):
-        one(i)
-    session.flush()
-    gc.collect()  # pay the imports' collector debt now (see alternate.py)
-    writer = session._pipeline._thread
-    assert writer is not None
-    assert writer.ident is not None
-    clock = time.pthread_getcpuclockid(writer.ident)
-    app = threading.get_ident()
-    gc_time = [0.0, 0.0]
-
-    def on_gc(phase: str, info: dict[str, Any]) -> None:
-        if threading.get_ident() != app:
-            return
-        if phase == "start":
-            gc_time[1] = time.perf_counter()
-        else:
-            gc_time[0] += time.perf_counter() - gc_time[1]
-
-    gc.callbacks.append(on_gc)
-    w0 = time.clock_gettime(clock)
-    on: list[float] = []
-    off: list[float] = []
-    pc = time.perf_counter
-    for k in range(warm, warm + pairs):
-        first = random.random() < 0.5
-        for recording in (first, not first):
-            context.GLOBAL.session = session if recording and not plain_gc else None
-            t = pc()
-            one(k)
-            (on if recording else off).append(pc() - t)
-    context.GLOBAL.session = session
-    gc.callbacks.remove(on_gc)
-    session.flush()
-    writer_cpu = time.clock_gettime(clock) - w0
-    hilt.uninstrument()
-    recorded = warm + (0 if plain_gc else pairs)
-    completions = sum(
-        1 for line in log.read_bytes().splitlines() if json.loads(line)["action"] == "completion"
-    )
-    for f in log.parent.iterdir():
-        f.unlink()
-    log.parent.rmdir()
-    diffs = [a - b for a, b in zip(on, off, strict=True)]
-    return {
-        "workload": workload,
-        "pairs": pairs,
-        "plain_median_us": statistics.median(off) * 1e6,
-        "added_median_us": statistics.median(diffs) * 1e6,
-        "added_mean_us": (statistics.fmean(on) - statistics.fmean(off)) * 1e6,
-        "writer_cpu_us": writer_cpu / pairs * 1e6,
-        "gc_us": gc_time[0] / pairs * 1e6,
-        "check": "ok" if completions == recorded else f"{completions} of {recorded} logged",
-    }
+    return Workload(one)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--workloads", default="A,B")
-    ap.add_argument("--calls", type=int, default=0, help="pairs per workload (A 3000, B 600)")
-    ap.add_argument(
-        "--plain-gc",
-        action="store_true",
-        help="record nothing in the measured loop: the GC column is then the plain SDK's",
-    )
-    args = ap.parse_args()
+def banner() -> str:
     from google.genai import version
 
-    print(f"google-genai {version.__version__}, Python {sys.version.split()[0]}")
-    print(
-        "| workload | plain call, median µs | added on the app's thread, median of pairs µs "
-        "| added, difference of means µs | writer CPU per call µs "
-        "| GC on the app's thread per call µs | log |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for wl in args.workloads.split(","):
-        pairs = args.calls or (600 if wl == "B" else 3000)
-        r = measure(wl, pairs, args.plain_gc)
-        print(
-            f"| {wl} | {r['plain_median_us']:,.0f} | {r['added_median_us']:+,.1f} "
-            f"| {r['added_mean_us']:+,.1f} | {r['writer_cpu_us']:,.1f} | {r['gc_us']:,.1f} "
-            f"| {r['check']} |"
-        )
-    return 0
+    return f"google-genai {version.__version__}, Python {sys.version.split()[0]}"
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(__doc__, workload, ["gemini"], banner))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Callable
+from contextvars import Token
 from typing import Any
 
 from hilt_core.context import current_session
@@ -62,22 +63,28 @@ class Patcher:
 
     # -- a call --------------------------------------------------------------------------
     def begin(self, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
-        path, body, http_options = _request_args(args, kwargs)
-        if not isinstance(path, str) or not isinstance(body, dict):
+        """The started Call of a patched method's call; None when it is not recorded (HILT
+        off, a path HILT does not read) or HILT failed to start it."""
+        try:
+            path, body, http_options = _request_args(args, kwargs)
+            if not isinstance(path, str) or not isinstance(body, dict):
+                return None
+            adapter = self.adapter
+            found = adapter.api_of(path, body)
+            if found is None:
+                return None
+            session = current_session()
+            if session is None:
+                return None
+            api, model = found
+            info = adapter.client_info(client, http_options)
+            call = Call(adapter, api, body, session, self.recorder, info, request_model=model)
+            call.attempts = 0  # counted by _request_once; 1 if the request never got there
+            call.start()
+            return call
+        except Exception:
+            internal_error("record a call")
             return None
-        adapter = self.adapter
-        found = adapter.api_of(path, body)
-        if found is None:
-            return None
-        session = current_session()
-        if session is None:
-            return None
-        api, model = found
-        info = adapter.client_info(client, http_options)
-        call = Call(adapter, api, body, session, self.recorder, info, request_model=model)
-        call.attempts = 0  # counted by _request_once; 1 if the request never got there
-        call.start()
-        return call
 
     def error(self, call: Call, exc: BaseException) -> None:
         """Record ``exc`` as the call's error: the HTTP status of an APIError (``code``)
@@ -101,128 +108,100 @@ class Patcher:
         except Exception:
             internal_error("record an error")
 
-    def stream(self, call: Call) -> GeminiStream:
-        return GeminiStream(call, self.record_error)
+    def failed(self, call: Call, token: Token[Call | None], exc: BaseException) -> None:
+        """The SDK raised ``exc`` for ``call`` (before a stream's first chunk, for a
+        stream)."""
+        _CALLS.reset(token)
+        self.record_error(call, exc)
+
+    def answered(self, call: Call, token: Token[Call | None], response: Any) -> Any:
+        """The SDK's response to ``call``: recorded (its body decoded on the writer thread),
+        and returned as it is."""
+        _CALLS.reset(token)
+        try:
+            if not call.attempts:
+                call.attempts = 1
+            body = response.body
+            api = call.api
+            read = self.adapter.read
+            call.completion(parts=lambda: read(api, body))
+        except Exception:
+            internal_error("record a response")
+        return response
+
+    def opened(self, call: Call, token: Token[Call | None], inner: Any) -> Any:
+        """The async stream the SDK opened for ``call`` (the request answered), wrapped."""
+        _CALLS.reset(token)
+        if not call.attempts:
+            call.attempts = 1
+        return self.follow(call, inner, True)
+
+    def follow(self, call: Call, inner: Any, is_async: bool) -> Any:
+        """The generator that gives the app ``inner``'s chunks and records them; ``inner``
+        itself when HILT fails to set it up."""
+        try:
+            rec = GeminiStream(call, self.record_error)
+            marker = Marker()
+            gen = rec.arun(inner, marker) if is_async else rec.run(inner, marker, _CALLS)
+            rec.watch(marker)
+        except Exception:
+            internal_error("record a stream")
+            return inner
+        return gen
 
     # -- the patch -----------------------------------------------------------------------
     def make_request(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, read, record_error = self.begin, self.adapter.read, self.record_error
+        begin, failed, answered = self.begin, self.failed, self.answered
 
         def request(client: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                call = begin(client, args, kwargs)
-            except Exception:
-                internal_error("record a call")
-                call = None
+            call = begin(client, args, kwargs)
             if call is None:
                 return original(client, *args, **kwargs)
             token = _CALLS.set(call)
             try:
                 response = original(client, *args, **kwargs)
             except BaseException as exc:
-                _CALLS.reset(token)
-                record_error(call, exc)
+                failed(call, token, exc)
                 raise
-            _CALLS.reset(token)
-            try:
-                if not call.attempts:
-                    call.attempts = 1
-                body = response.body
-                api = call.api
-                call.completion(parts=lambda: read(api, body))
-            except Exception:
-                internal_error("record a response")
-            return response
+            return answered(call, token, response)
 
         return _mark(request, original)
 
-    def make_async_request(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, read, record_error = self.begin, self.adapter.read, self.record_error
-
-        async def async_request(client: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                call = begin(client, args, kwargs)
-            except Exception:
-                internal_error("record a call")
-                call = None
-            if call is None:
-                return await original(client, *args, **kwargs)
-            token = _CALLS.set(call)
-            try:
-                response = await original(client, *args, **kwargs)
-            except BaseException as exc:
-                _CALLS.reset(token)
-                record_error(call, exc)
-                raise
-            _CALLS.reset(token)
-            try:
-                if not call.attempts:
-                    call.attempts = 1
-                body = response.body
-                api = call.api
-                call.completion(parts=lambda: read(api, body))
-            except Exception:
-                internal_error("record a response")
-            return response
-
-        return _mark(async_request, original)
-
     def make_streamed(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, stream = self.begin, self.stream
+        begin, follow = self.begin, self.follow
 
         def request_streamed(client: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                call = begin(client, args, kwargs)
-            except Exception:
-                internal_error("record a call")
-                call = None
+            call = begin(client, args, kwargs)
             inner = original(client, *args, **kwargs)  # a generator: nothing sent yet
             if call is None:
                 return inner
-            try:
-                rec = stream(call)
-                marker = Marker()
-                gen = rec.run(inner, marker, _CALLS)
-                rec.watch(marker)
-            except Exception:
-                internal_error("record a stream")
-                return inner
-            return gen
+            return follow(call, inner, False)
 
         return _mark(request_streamed, original)
 
-    def make_async_streamed(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        begin, stream, record_error = self.begin, self.stream, self.record_error
+    def make_async(
+        self, then: Callable[[Call, Token[Call | None], Any], Any]
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """The patch of an async method: ``async_request`` (``then``: :meth:`answered`)
+        or ``async_request_streamed`` (:meth:`opened`), given what it returned."""
+        begin, failed = self.begin, self.failed
 
-        async def async_request_streamed(client: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
+        def make(original: Callable[..., Any]) -> Callable[..., Any]:
+            async def patched(client: Any, *args: Any, **kwargs: Any) -> Any:
                 call = begin(client, args, kwargs)
-            except Exception:
-                internal_error("record a call")
-                call = None
-            if call is None:
-                return await original(client, *args, **kwargs)
-            token = _CALLS.set(call)
-            try:
-                inner = await original(client, *args, **kwargs)
-            except BaseException as exc:
-                _CALLS.reset(token)
-                record_error(call, exc)
-                raise
-            _CALLS.reset(token)
-            try:
-                if not call.attempts:
-                    call.attempts = 1
-                rec = stream(call)
-                marker = Marker()
-                gen = rec.arun(inner, marker)
-                rec.watch(marker)
-            except Exception:
-                internal_error("record a stream")
-                return inner
-            return gen
+                if call is None:
+                    return await original(client, *args, **kwargs)
+                token = _CALLS.set(call)
+                try:
+                    result = await original(client, *args, **kwargs)
+                except BaseException as exc:
+                    failed(call, token, exc)
+                    raise
+                return then(call, token, result)
 
-        return _mark(async_request_streamed, original)
+            return _mark(patched, original)
+
+        return make
 
     @staticmethod
     def make_attempt(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -260,8 +239,8 @@ class Patcher:
         try:
             self._set("request", self.make_request)
             self._set("request_streamed", self.make_streamed)
-            self._set("async_request", self.make_async_request)
-            self._set("async_request_streamed", self.make_async_streamed)
+            self._set("async_request", self.make_async(self.answered))
+            self._set("async_request_streamed", self.make_async(self.opened))
             self._set("_request_once", self.make_attempt)
             self._set("_async_request_once", self.make_async_attempt)
         except BaseException:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from time import perf_counter, time
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -143,6 +143,16 @@ def _name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], defau
         if isinstance(ids, list) and ids and isinstance(ids[-1], str):
             return ids[-1]
     return default
+
+
+class _Start(NamedTuple):
+    """A run LangChain starts, as every ``on_*_start`` is told of it."""
+
+    name: str
+    run_id: UUID
+    parent: Run | None  # the run it is part of, when HILT follows that one
+    serialized: Mapping[str, Any] | None
+    kwargs: dict[str, Any]  # the rest of LangChain's arguments: parent_run_id, tags, ...
 
 
 class HiltHandler(BaseCallbackHandler):
@@ -298,133 +308,169 @@ class HiltHandler(BaseCallbackHandler):
         ext["error_type"] = type(error).__name__
         return _message(error)
 
-    # -- chains: graphs, nodes, chains ----------------------------------------------------
-    def on_chain_start(
+    # -- a run starts, a run ends ----------------------------------------------------------
+    def _start(
         self,
-        serialized: dict[str, Any] | None,
-        inputs: Any,
-        *,
+        kind: str,
+        begin: Callable[[_Start, Any], None],
+        serialized: Mapping[str, Any] | None,
+        value: Any,
         run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
+        kwargs: dict[str, Any],
     ) -> None:
+        """LangChain starts a run (an ``on_*_start``; ``value`` is what the run is given):
+        while HILT is on, ``begin`` follows it. ``kind`` names the run when LangChain
+        gives no name."""
         if not self.active:
             return
         try:
-            name = _name(serialized, kwargs, "chain")
-            parent = self._parent(parent_run_id)
-            ext: dict[str, Any]
-            if parent is None:
-                ext = {"run_id": str(run_id), "graph": name}
-                messages = readable.messages_in(inputs) or []
-                root = self._root(run_id, name, metadata, inputs, ext, messages)
-                if root is not None:
-                    text = readable.input_text(inputs, messages)
-                    self._open(Run("root", run_id, root, name, ext, text))
-                return
-            if _is_node(name, tags, metadata):
-                assert metadata is not None
-                ext = {**parent.root.ext, "node": name}
-                step = metadata.get("langgraph_step")
-                if isinstance(step, int):
-                    ext["step"] = step
-                path = _node_path(metadata)
-                if path:
-                    ext["node_path"] = path
-                self._open(Run("step", run_id, parent.root, name, ext))
-            else:
-                self._open(Run("chain", run_id, parent.root, name, parent.ext))
+            parent = self._parent(kwargs.get("parent_run_id"))
+            start = _Start(_name(serialized, kwargs, kind), run_id, parent, serialized, kwargs)
+            begin(start, value)
         except Exception:
-            internal_error("follow a LangChain run")
+            internal_error(f"follow a LangChain {kind}")
 
-    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+    def _end(self, what: str, finish: Callable[[Run, Any], None], run_id: UUID, value: Any) -> None:
+        """LangChain ends a run (an ``on_*_end`` or ``on_*_error``; ``value`` is its output
+        or error): ``finish`` records it, when HILT follows the run. ``what`` names the kind
+        of run in HILT's error log."""
         run = self.runs.pop(run_id, None)
-        if run is None or run.kind == "chain":
+        if run is None:
             return
         try:
-            ext = dict(run.ext)
-            text: str | None
-            if run.kind == "root" and run.root.interrupted:
-                # A node called interrupt(): the graph ends normally, waiting for an answer.
-                ext["outcome"] = "interrupted"
-                text = run.root.interrupt
-            else:
-                ext["outcome"] = "ok"
-                text = readable.text_of(outputs)
-            self._end_chain(run, ext, {"text": text} if text is not None else None)
+            finish(run, value)
         except Exception:
-            internal_error("record a LangChain run")
+            internal_error(f"record a LangChain {what}")
+
+    def _place(
+        self, start: _Start, value: Any, messages: Sequence[BaseMessage] | None = None
+    ) -> tuple[Root, dict[str, Any]] | None:
+        """Where a tool, retriever or model run belongs: its parent's root and extensions,
+        or those of a new top-level run (None when HILT is off)."""
+        parent = start.parent
+        if parent is not None:
+            return parent.root, parent.ext
+        metadata = start.kwargs.get("metadata")
+        root = self._root(start.run_id, start.name, metadata, value, {}, messages)
+        return None if root is None else (root, {})
+
+    def _open_run(self, kind: str, start: _Start, value: str) -> Run | None:
+        """Open a tool's or a retriever's run, given ``value``, where it belongs; None when
+        HILT is off."""
+        place = self._place(start, value)
+        if place is None:
+            return None
+        root, ext = place
+        run = Run(kind, start.run_id, root, start.name, ext, value)
+        self._open(run)
+        return run
+
+    # -- chains: graphs, nodes, chains ----------------------------------------------------
+    def on_chain_start(
+        self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self._start("chain", self._begin_chain, serialized, inputs, run_id, kwargs)
+
+    def _begin_chain(self, start: _Start, inputs: Any) -> None:
+        name, run_id, parent = start.name, start.run_id, start.parent
+        metadata = start.kwargs.get("metadata")
+        ext: dict[str, Any]
+        if parent is None:
+            ext = {"run_id": str(run_id), "graph": name}
+            messages = readable.messages_in(inputs) or []
+            root = self._root(run_id, name, metadata, inputs, ext, messages)
+            if root is not None:
+                text = readable.input_text(inputs, messages)
+                self._open(Run("root", run_id, root, name, ext, text))
+            return
+        if _is_node(name, start.kwargs.get("tags"), metadata):
+            assert metadata is not None
+            ext = {**parent.root.ext, "node": name}
+            step = metadata.get("langgraph_step")
+            if isinstance(step, int):
+                ext["step"] = step
+            path = _node_path(metadata)
+            if path:
+                ext["node_path"] = path
+            self._open(Run("step", run_id, parent.root, name, ext))
+        else:
+            self._open(Run("chain", run_id, parent.root, name, parent.ext))
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end("run", self._chain_ended, run_id, outputs)
+
+    def _chain_ended(self, run: Run, outputs: Any) -> None:
+        if run.kind == "chain":
+            return
+        ext = dict(run.ext)
+        text: str | None
+        if run.kind == "root" and run.root.interrupted:
+            # A node called interrupt(): the graph ends normally, waiting for an answer.
+            ext["outcome"] = "interrupted"
+            text = run.root.interrupt
+        else:
+            ext["outcome"] = "ok"
+            text = readable.text_of(outputs)
+        self._end_chain(run, ext, {"text": text} if text is not None else None)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.pop(run_id, None)
-        if run is None or run.kind == "chain":
+        self._end("run", self._chain_failed, run_id, error)
+
+    def _chain_failed(self, run: Run, error: BaseException) -> None:
+        if run.kind == "chain":
             return  # a failure inside a node is recorded by the node (or the graph)
-        try:
-            ext = dict(run.ext)
-            message = self._failure(run, error, ext)
-            self._end_chain(run, ext, {"text": message} if message is not None else None)
-        except Exception:
-            internal_error("record a LangChain run")
+        ext = dict(run.ext)
+        message = self._failure(run, error, ext)
+        self._end_chain(run, ext, {"text": message} if message is not None else None)
 
     def _end_chain(self, run: Run, ext: dict[str, Any], content: dict[str, Any] | None) -> None:
         root = run.root
         if run.kind == "step":
             with root.lock:
                 root.steps += 1
-            self._write(root, _actor("agent", run.name), "step", content, ext, run.latency())
+            self._write_end(run, "agent", "step", content, ext)
             return
         root.recorded.clear()  # the run is over: let its exceptions (and their frames) go
         if root.steps:
             ext["steps"] = root.steps
         if run.text is not None:
             content = {**(content or {"text": None}), "input": run.text}
-        self._write(root, _actor("agent", run.name), "run", content, ext, run.latency())
+        self._write_end(run, "agent", "run", content, ext)
+
+    def _write_end(
+        self, run: Run, actor: str, action: str, content: dict[str, Any] | None, ext: dict[str, Any]
+    ) -> None:
+        """Write the event of ``run``, which ended: from the agent or tool named after it,
+        with the run's latency."""
+        self._write(run.root, _actor(actor, run.name), action, content, ext, run.latency())
 
     # -- tools ----------------------------------------------------------------------------
     def on_tool_start(
-        self,
-        serialized: dict[str, Any] | None,
-        input_str: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
+        self, serialized: dict[str, Any] | None, input_str: str, *, run_id: UUID, **kwargs: Any
     ) -> None:
-        if not self.active:
+        self._start("tool", self._begin_tool, serialized, input_str, run_id, kwargs)
+
+    def _begin_tool(self, start: _Start, input_str: str) -> None:
+        run = self._open_run("tool", start, input_str)
+        if run is None:
             return
-        try:
-            name = _name(serialized, kwargs, "tool")
-            parent = self._parent(parent_run_id)
-            if parent is not None:
-                root, ext = parent.root, parent.ext
-            else:
-                found = self._root(run_id, name, metadata, input_str, {})
-                if found is None:
-                    return
-                root, ext = found, {}
-            # The arguments as JSON (LangChain's input_str is a Python repr of them).
-            asked = readable.as_json(inputs) if isinstance(inputs, Mapping) else input_str
-            run = Run("tool", run_id, root, name, ext, asked)
-            call_id = kwargs.get("tool_call_id")
-            run.tool_call_id = call_id if isinstance(call_id, str) else None
-            run.opened = format_event_id(new_event_key())
-            self._open(run)
-            caller = ext.get("node") or ext.get("graph") or "langchain"
-            self._write(
-                root,
-                _actor("agent", str(caller)),
-                "tool_call",
-                {"text": asked},
-                self._tool_ext(run),
-                event_id=run.opened,
-            )
-        except Exception:
-            internal_error("follow a LangChain tool")
+        # The arguments as JSON (LangChain's input_str is a Python repr of them).
+        inputs = start.kwargs.get("inputs")
+        asked = readable.as_json(inputs) if isinstance(inputs, Mapping) else input_str
+        run.text = asked
+        call_id = start.kwargs.get("tool_call_id")
+        run.tool_call_id = call_id if isinstance(call_id, str) else None
+        run.opened = format_event_id(new_event_key())
+        ext = run.ext
+        caller = ext.get("node") or ext.get("graph") or "langchain"
+        self._write(
+            run.root,
+            _actor("agent", str(caller)),
+            "tool_call",
+            {"text": asked},
+            self._tool_ext(run),
+            event_id=run.opened,
+        )
 
     @staticmethod
     def _tool_ext(run: Run) -> dict[str, Any]:
@@ -435,115 +481,61 @@ class HiltHandler(BaseCallbackHandler):
         return ext
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.pop(run_id, None)
-        if run is None:
-            return
-        try:
-            if run.tool_call_id is None:  # early langchain-core 1.x: only in the ToolMessage
-                call_id = getattr(output, "tool_call_id", None)
-                run.tool_call_id = call_id if isinstance(call_id, str) else None
-            ext = self._tool_ext(run)
-            ext["reply_to"] = run.opened
-            ext["outcome"] = "ok"
-            content = (
-                getattr(output, "content", output) if isinstance(output, BaseMessage) else output
-            )
-            text = readable.content_text(content) if not isinstance(content, str) else content
-            if text is None:
-                text = readable.text_of(content)
-            self._write(
-                run.root,
-                _actor("tool", run.name),
-                "tool_result",
-                {"text": text},
-                ext,
-                run.latency(),
-            )
-        except Exception:
-            internal_error("record a LangChain tool")
+        self._end("tool", self._tool_ended, run_id, output)
+
+    def _tool_ended(self, run: Run, output: Any) -> None:
+        if run.tool_call_id is None:  # early langchain-core 1.x: only in the ToolMessage
+            call_id = getattr(output, "tool_call_id", None)
+            run.tool_call_id = call_id if isinstance(call_id, str) else None
+        ext = self._tool_ext(run)
+        ext["reply_to"] = run.opened
+        ext["outcome"] = "ok"
+        content = getattr(output, "content", output) if isinstance(output, BaseMessage) else output
+        text = readable.content_text(content) if not isinstance(content, str) else content
+        if text is None:
+            text = readable.text_of(content)
+        self._write_end(run, "tool", "tool_result", {"text": text}, ext)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.pop(run_id, None)
-        if run is None:
-            return
-        try:
-            ext = self._tool_ext(run)
-            ext["reply_to"] = run.opened
-            message = self._failure(run, error, ext)
-            self._write(
-                run.root,
-                _actor("tool", run.name),
-                "tool_result",
-                {"text": message} if message is not None else None,
-                ext,
-                run.latency(),
-            )
-        except Exception:
-            internal_error("record a LangChain tool")
+        self._end("tool", self._tool_failed, run_id, error)
+
+    def _tool_failed(self, run: Run, error: BaseException) -> None:
+        ext = self._tool_ext(run)
+        ext["reply_to"] = run.opened
+        message = self._failure(run, error, ext)
+        content = {"text": message} if message is not None else None
+        self._write_end(run, "tool", "tool_result", content, ext)
 
     # -- retrievers -----------------------------------------------------------------------
     def on_retriever_start(
-        self,
-        serialized: dict[str, Any] | None,
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
+        self, serialized: dict[str, Any] | None, query: str, *, run_id: UUID, **kwargs: Any
     ) -> None:
-        if not self.active:
-            return
-        try:
-            name = _name(serialized, kwargs, "retriever")
-            parent = self._parent(parent_run_id)
-            if parent is not None:
-                root, ext = parent.root, parent.ext
-            else:
-                found = self._root(run_id, name, metadata, query, {})
-                if found is None:
-                    return
-                root, ext = found, {}
-            self._open(Run("retriever", run_id, root, name, ext, query))
-        except Exception:
-            internal_error("follow a LangChain retriever")
+        self._start("retriever", self._begin_retriever, serialized, query, run_id, kwargs)
+
+    def _begin_retriever(self, start: _Start, query: str) -> None:
+        self._open_run("retriever", start, query)
 
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.pop(run_id, None)
-        if run is None:
-            return
-        try:
-            docs = [readable.document(d) for d in documents if hasattr(d, "page_content")]
-            ext = dict(run.ext)
-            ext["outcome"] = "ok"
-            ext["documents"] = len(docs)
-            self._write(
-                run.root,
-                _actor("tool", run.name),
-                "retrieval",
-                {"text": run.text, "documents": docs},
-                ext,
-                run.latency(),
-            )
-        except Exception:
-            internal_error("record a LangChain retriever")
+        self._end("retriever", self._retriever_ended, run_id, documents)
+
+    def _retriever_ended(self, run: Run, documents: Sequence[Any]) -> None:
+        docs = [readable.document(d) for d in documents if hasattr(d, "page_content")]
+        ext = dict(run.ext)
+        ext["outcome"] = "ok"
+        ext["documents"] = len(docs)
+        content = {"text": run.text, "documents": docs}
+        self._write_end(run, "tool", "retrieval", content, ext)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.pop(run_id, None)
-        if run is None:
-            return
-        try:
-            ext = dict(run.ext)
-            message = self._failure(run, error, ext)
-            content: dict[str, Any] = {"text": run.text}
-            if message is not None:
-                content["error"] = message
-            self._write(
-                run.root, _actor("tool", run.name), "retrieval", content, ext, run.latency()
-            )
-        except Exception:
-            internal_error("record a LangChain retriever")
+        self._end("retriever", self._retriever_failed, run_id, error)
+
+    def _retriever_failed(self, run: Run, error: BaseException) -> None:
+        ext = dict(run.ext)
+        message = self._failure(run, error, ext)
+        content: dict[str, Any] = {"text": run.text}
+        if message is not None:
+            content["error"] = message
+        self._write_end(run, "tool", "retrieval", content, ext)
 
     # -- model calls ----------------------------------------------------------------------
     def on_chat_model_start(
@@ -552,79 +544,45 @@ class HiltHandler(BaseCallbackHandler):
         messages: list[list[BaseMessage]],
         *,
         run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if not self.active:
-            return
-        try:
-            self._model_start(
-                API_CHAT,
-                serialized,
-                messages[0] if messages else None,
-                run_id,
-                parent_run_id,
-                metadata,
-                kwargs,
-            )
-        except Exception:
-            internal_error("follow a LangChain model call")
+        self._start("model", self._begin_chat, serialized, messages, run_id, kwargs)
 
     def on_llm_start(
-        self,
-        serialized: dict[str, Any] | None,
-        prompts: list[str],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
+        self, serialized: dict[str, Any] | None, prompts: list[str], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        if not self.active:
-            return
-        try:
-            asked = [HumanMessage(prompts[0])] if prompts else None
-            self._model_start(API_LLM, serialized, asked, run_id, parent_run_id, metadata, kwargs)
-        except Exception:
-            internal_error("follow a LangChain model call")
+        self._start("model", self._begin_llm, serialized, prompts, run_id, kwargs)
 
-    def _model_start(
-        self,
-        api: str,
-        serialized: dict[str, Any] | None,
-        messages: Sequence[BaseMessage] | None,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        metadata: dict[str, Any] | None,
-        kwargs: Mapping[str, Any],
-    ) -> None:
-        meta = metadata or {}
-        name = _name(serialized, kwargs, "model")
-        parent = self._parent(parent_run_id)
-        if parent is not None:
-            root, ext = parent.root, parent.ext
-        else:
-            found = self._root(run_id, name, meta, messages, {}, messages or [])
-            if found is None:
-                return
-            root, ext = found, {}
+    def _begin_chat(self, start: _Start, messages: list[list[BaseMessage]]) -> None:
+        asked = messages[0] if messages else None
+        self._begin_model(start, API_CHAT, asked)
+
+    def _begin_llm(self, start: _Start, prompts: list[str]) -> None:
+        asked = [HumanMessage(prompts[0])] if prompts else None
+        self._begin_model(start, API_LLM, asked)
+
+    def _begin_model(self, start: _Start, api: str, messages: Sequence[BaseMessage] | None) -> None:
+        place = self._place(start, messages, messages or [])
+        if place is None:
+            return
+        root, ext = place
+        kwargs = start.kwargs
+        meta = kwargs.get("metadata") or {}
         params = kwargs.get("invocation_params") or {}
         request_model = params.get("model") or params.get("model_name") or meta.get("ls_model_name")
         provider = meta.get("ls_provider") or "langchain"
         run = ModelRun(
-            run_id,
+            start.run_id,
             root,
-            name,
+            start.name,
             ext,
             api=api,
             provider=str(provider),
-            where=(serialized, params),
+            where=(start.serialized, params),
             request_model=str(request_model) if request_model else None,
             messages=messages,
         )
+        parent_run_id = kwargs.get("parent_run_id")
         size = kwargs.get("batch_size")
         if isinstance(size, int) and size > 1:
             before = _MODEL.get()
