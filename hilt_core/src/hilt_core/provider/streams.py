@@ -70,31 +70,33 @@ class StreamRecord:
     def iterate(self, inner: Iterator[Any]) -> Iterator[Any]:
         """The generator that replaces the SDK stream's iterator."""
         take = self.take
-        try:
+        with self:
             for chunk in inner:
                 if take(chunk):
                     yield chunk
-        except GeneratorExit:
-            self.finish("closed")
-            raise
-        except BaseException as exc:
-            self.finish("error", exc)
-            raise
-        self.finish("complete")
 
     async def aiterate(self, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
         take = self.take
-        try:
+        with self:
             async for chunk in inner:
                 if take(chunk):
                     yield chunk
-        except GeneratorExit:
+
+    def __enter__(self) -> StreamRecord:
+        """``with record:`` around a provider's own loop over the SDK's chunks finishes
+        the record as that loop ends: ``complete``, ``closed`` (the application left the
+        generator: ``close()``, ``break``, garbage collection) or ``error``."""
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if kind is None:
+            self.finish("complete")
+        elif issubclass(kind, GeneratorExit):
             self.finish("closed")
-            raise
-        except BaseException as exc:
+        else:
             self.finish("error", exc)
-            raise
-        self.finish("complete")
 
     def watch(self, stream: Any, gen: Any = None) -> None:
         """Finish the record when ``stream`` is garbage-collected unfinished, or when its

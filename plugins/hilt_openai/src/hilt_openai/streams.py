@@ -87,11 +87,11 @@ class OpenAIStream(StreamRecord):
         if self.hide_usage or self.call.api != "chat.completions":
             yield from super().iterate(inner)
             return
-        try:
-            # After the chunks that name the model and response, keep each chunk's text,
-            # or (rarely) the chunk. (With the usage chunk to hide, the default on
-            # api.openai.com, every chunk goes through take().)
-            append = self.chunks.append
+        # After the chunks that name the model and response, keep each chunk's text, or
+        # its values (see _keep). (With the usage chunk to hide, the default on
+        # api.openai.com, every chunk goes through take().)
+        append = self.chunks.append
+        with self:
             for chunk in inner:
                 self.take(chunk)
                 yield chunk
@@ -100,21 +100,14 @@ class OpenAIStream(StreamRecord):
             for chunk in inner:
                 append(_keep(chunk))
                 yield chunk
-        except GeneratorExit:
-            self.finish("closed")
-            raise
-        except BaseException as exc:
-            self.finish("error", exc)
-            raise
-        self.finish("complete")
 
     async def aiterate(self, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
         if self.hide_usage or self.call.api != "chat.completions":
             async for chunk in super().aiterate(inner):
                 yield chunk
             return
-        try:
-            append = self.chunks.append
+        append = self.chunks.append
+        with self:
             async for chunk in inner:
                 self.take(chunk)
                 yield chunk
@@ -123,13 +116,6 @@ class OpenAIStream(StreamRecord):
             async for chunk in inner:
                 append(_keep(chunk))
                 yield chunk
-        except GeneratorExit:
-            self.finish("closed")
-            raise
-        except BaseException as exc:
-            self.finish("error", exc)
-            raise
-        self.finish("complete")
 
 
 def _keep(chunk: Any) -> Any:
