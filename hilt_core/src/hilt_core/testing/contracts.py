@@ -198,6 +198,14 @@ class ProviderContract:
         assert len(answers) == 1, f"one call must write one answer, not {len(answers)}"
         return prompts[0], answers[0]
 
+    def _logged_call(
+        self, client: Any, tmp_path: Path, text: str, system: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Instrument, make one call, and return its (prompt, answer) events."""
+        path = self._instrument(tmp_path)
+        self.ask(client, text, system=system)
+        return self._pair(self._events(path))
+
     # -- the contract ------------------------------------------------------------------------
     def test_patch_and_undo_restore_the_exact_objects(
         self, tmp_path: Path, hilt_clean: None
@@ -236,9 +244,7 @@ class ProviderContract:
     def test_prompt_and_completion_are_linked_and_well_formed(
         self, client: Any, tmp_path: Path, hilt_clean: None
     ) -> None:
-        path = self._instrument(tmp_path)
-        self.ask(client, "hello there", system="be brief")
-        prompt, answer = self._pair(self._events(path))
+        prompt, answer = self._logged_call(client, tmp_path, "hello there", system="be brief")
         assert answer["action"] == "completion"
         assert prompt["actor"] == {"type": "human", "id": "user"}
         assert answer["actor"]["type"] == "agent"
@@ -259,9 +265,9 @@ class ProviderContract:
         self, client: Any, tmp_path: Path, hilt_clean: None
     ) -> None:
         # The same opening gets the same id whatever provider served it (capture="full").
-        path = self._instrument(tmp_path)
-        self.ask(client, "what is the rule?", system="you are a rule keeper")
-        prompt, _ = self._pair(self._events(path))
+        prompt, _ = self._logged_call(
+            client, tmp_path, "what is the rule?", system="you are a rule keeper"
+        )
         assert prompt["session_id"] == opening_id("you are a rule keeper", "what is the rule?")
 
     def test_errors_are_recorded_and_re_raised(

@@ -284,6 +284,18 @@ class LoopbackServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def port(self) -> int:
+        """The port it listens on, while it runs."""
+        if self._httpd is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> Self:
         if self._httpd is not None:
             return self
@@ -321,25 +333,16 @@ class LoopbackServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError(f"{type(self).__name__} is not running")
-        return int(self._httpd.server_address[1])
+    def model(self, requested: str) -> str:
+        """The model a reply names for the ``requested`` one (:attr:`model_map`)."""
+        return self.model_map.get(requested, requested)
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+    # -- what it received ------------------------------------------------------------------
 
     @property
     def last_request(self) -> RecordedRequest:
         with self._lock:
             return self.requests[-1]
-
-    def model(self, requested: str) -> str:
-        """The model a reply names for the ``requested`` one (:attr:`model_map`)."""
-        return self.model_map.get(requested, requested)
 
     def reset(self) -> None:
         """Forget recorded requests and everything queued (settings are kept)."""
