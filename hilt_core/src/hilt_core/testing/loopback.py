@@ -42,13 +42,27 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["LoopbackHandler", "LoopbackServer", "RecordedRequest", "StreamFault"]
+__all__ = ["LoopbackHandler", "LoopbackServer", "RecordedRequest", "StreamFault", "split", "words"]
 
 JSON = dict[str, Any]
 _T = TypeVar("_T")
+
+
+def words(text: str) -> int:
+    """The tokens of ``text`` as the fakes count them: its words."""
+    return len(text.split())
+
+
+def split(text: str, n: int) -> list[str]:
+    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``):
+    the deltas of a streamed reply."""
+    n = max(1, n)
+    cuts = [len(text) * i // n for i in range(n + 1)]
+    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
 
 
 @dataclass(frozen=True)

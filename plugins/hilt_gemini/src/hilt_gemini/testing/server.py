@@ -35,13 +35,12 @@ import re
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any, ClassVar, cast
 
 from google.genai import types
 
 from hilt_core.testing import loopback
-from hilt_core.testing.loopback import LoopbackHandler, LoopbackServer, StreamFault
+from hilt_core.testing.loopback import LoopbackHandler, LoopbackServer, StreamFault, split, words
 
 __all__ = ["FakeGemini", "RecordedRequest", "Reply"]
 
@@ -91,17 +90,6 @@ class Reply:
     usage: JSON | None = None
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _split(text: str, n: int) -> list[str]:
-    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``)."""
-    n = max(1, n)
-    cuts = [len(text) * i // n for i in range(n + 1)]
-    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
-
-
 def _parts_text(content: Any) -> str:
     if not isinstance(content, dict):
         return ""
@@ -111,14 +99,14 @@ def _parts_text(content: Any) -> str:
 
 def _count(contents: list[Any], system: Any) -> int:
     """Prompt tokens: the words of every text part and function response."""
-    n = _words(_parts_text(system))
+    n = words(_parts_text(system))
     for content in contents:
-        n += _words(_parts_text(content))
+        n += words(_parts_text(content))
         for part in content.get("parts") or [] if isinstance(content, dict) else []:
             if isinstance(part, dict):
                 for key in ("functionCall", "functionResponse"):
                     if key in part:
-                        n += _words(json.dumps(part[key]))
+                        n += words(json.dumps(part[key]))
     return n
 
 
@@ -230,8 +218,8 @@ class _Handler(LoopbackHandler):
         prompt = _count(contents, body.get("systemInstruction"))
         calls = [{"name": n, "args": a} for n, a in reply.function_calls]
         answer = reply.text or ""
-        candidates = _words(answer) + sum(_words(json.dumps(c)) for c in calls)
-        thoughts = fake.thoughts_tokens + (_words(thought) if thought else 0)
+        candidates = words(answer) + sum(words(json.dumps(c)) for c in calls)
+        thoughts = fake.thoughts_tokens + (words(thought) if thought else 0)
         usage = reply.usage or self._usage(prompt, candidates, thoughts)
         base: JSON = {"modelVersion": reply.model_version or model,
                       "responseId": uuid.uuid4().hex[:20]}  # fmt: skip
@@ -258,12 +246,12 @@ class _Handler(LoopbackHandler):
             # Every chunk carries the usage so far (as Gemini does): the last one is the
             # whole call's, and summing them would overcount.
             head: list[JSON] = [{"text": thought, "thought": True}] if thought else []
-            texts = _split(reply.text, pieces) if reply.text else []
+            texts = split(reply.text, pieces) if reply.text else []
             said = 0
             if head:
                 chunks.append(response(head, None, self._usage(prompt, 0, thoughts)))
             for i, piece in enumerate(texts):
-                said += _words(piece)
+                said += words(piece)
                 last = i == len(texts) - 1 and not calls
                 part_usage = usage if last else self._usage(prompt, said, thoughts)
                 chunks.append(response([{"text": piece}], reply.finish_reason if last else None,
@@ -343,12 +331,12 @@ class _Handler(LoopbackHandler):
             while len(digest) < dim:
                 digest += hashlib.sha256(text.encode() + len(digest).to_bytes(4, "big")).digest()
             vectors.append([round(b / 127.5 - 1.0, 4) for b in digest[:dim]])
-        tokens = sum(_words(t) for t in texts)
+        tokens = sum(words(t) for t in texts)
         usage = {"promptTokenCount": tokens, "totalTokenCount": tokens}
         if kind == "predict":  # Vertex AI text-embedding models
             predictions = []
             for text, vector in zip(texts, vectors, strict=True):
-                stats = {"token_count": _words(text), "truncated": False}
+                stats = {"token_count": words(text), "truncated": False}
                 embedding = _wire(types.ContentEmbedding, {"values": vector})
                 predictions.append({"embeddings": {**embedding, "statistics": stats}})
             return {"predictions": predictions, "metadata": {"billableCharacterCount":

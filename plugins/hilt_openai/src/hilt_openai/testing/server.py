@@ -26,7 +26,7 @@ import struct
 import time
 import uuid
 from collections.abc import Callable
-from itertools import count, pairwise
+from itertools import count
 from typing import Any, ClassVar, get_args
 
 from openai import BaseModel
@@ -39,6 +39,8 @@ from hilt_core.testing.loopback import (
     LoopbackServer,
     RecordedRequest,
     StreamFault,
+    split,
+    words,
 )
 
 __all__ = ["FakeOpenAI", "RecordedRequest"]
@@ -96,10 +98,6 @@ def _new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:24]
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 def _text_of(content: Any) -> str:
     """Text of a message content: a string, or the text parts of a list joined by spaces."""
     if isinstance(content, str):
@@ -115,13 +113,6 @@ def _last_user_text(messages: list[Any]) -> str:
         if isinstance(msg, dict) and msg.get("role") == "user":
             return _text_of(msg.get("content"))
     return ""
-
-
-def _split(text: str, n: int) -> list[str]:
-    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``)."""
-    n = max(1, n)
-    cuts = [len(text) * i // n for i in range(n + 1)]
-    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
 
 
 def schema_default(schema: Any, root: Any = None, depth: int = 0) -> Any:
@@ -261,8 +252,8 @@ class _Handler(LoopbackHandler):
         tool = _pick_tool(body, user)
         refuse = user.startswith("refuse") and not tool
         n = int(body.get("n") or 1)
-        prompt = sum(_words(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
-        usage = self._usage(prompt, n * _words(" ".join(tool) if tool else text))
+        prompt = sum(words(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+        usage = self._usage(prompt, n * words(" ".join(tool) if tool else text))
         finish = "tool_calls" if tool else "stop"
         call_id = _new_id("call_")
         base = {"id": _new_id("chatcmpl-"), "created": int(time.time()), "model": model,
@@ -290,7 +281,7 @@ class _Handler(LoopbackHandler):
         def choice(i: int, delta: JSON, finish_reason: str | None = None) -> JSON:
             return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
 
-        pieces = _split(tool[1] if tool else text, self.fake.stream_chunks)
+        pieces = split(tool[1] if tool else text, self.fake.stream_chunks)
         events = []
         if getattr(self, "azure_deployment", False):
             # Azure's first chunk: the prompt's content-filter results, no model, no id.
@@ -325,11 +316,11 @@ class _Handler(LoopbackHandler):
         text = _json_reply(fmt, "Echo: " + user) or "Echo: " + user
         tool = _pick_tool(body, user)
         fake = self.fake
-        prompt = _words(str(body.get("instructions") or ""))
+        prompt = words(str(body.get("instructions") or ""))
         prompt += sum(
-            _words(_text_of(i.get("content")) or str(i.get("output") or "")) for i in items
+            words(_text_of(i.get("content")) or str(i.get("output") or "")) for i in items
         )
-        output = _words(" ".join(tool) if tool else text) + fake.reasoning_tokens
+        output = words(" ".join(tool) if tool else text) + fake.reasoning_tokens
         usage = {
             "input_tokens": prompt,
             "input_tokens_details": {"cached_tokens": fake.cached_tokens, "cache_write_tokens": 0},
@@ -376,7 +367,7 @@ class _Handler(LoopbackHandler):
         if tool:
             added = {**item, "status": "in_progress", "arguments": ""}
             events.append(event("response.output_item.added", output_index=0, item=added))
-            for piece in _split(tool[1], fake.stream_chunks):
+            for piece in split(tool[1], fake.stream_chunks):
                 events.append(event("response.function_call_arguments.delta", delta=piece, **at))
             events.append(event("response.function_call_arguments.done", arguments=tool[1], **at))
         else:
@@ -385,7 +376,7 @@ class _Handler(LoopbackHandler):
             at["content_index"] = 0
             events.append(event("response.output_item.added", output_index=0, item=added))
             events.append(event("response.content_part.added", part=empty, **at))
-            for piece in _split(text, fake.stream_chunks):
+            for piece in split(text, fake.stream_chunks):
                 events.append(event("response.output_text.delta", delta=piece, logprobs=[], **at))
             events.append(event("response.output_text.done", text=text, logprobs=[], **at))
             events.append(event("response.content_part.done", part=part, **at))
@@ -401,7 +392,7 @@ class _Handler(LoopbackHandler):
         dim = int(body.get("dimensions") or self.fake.embedding_dim)
         data, tokens = [], 0
         for index, item in enumerate(inputs):
-            tokens += _words(item) if isinstance(item, str) else len(item)
+            tokens += words(item) if isinstance(item, str) else len(item)
             seed, digest = json.dumps(item).encode(), b""
             while len(digest) < dim:
                 digest += hashlib.sha256(seed + len(digest).to_bytes(4, "big")).digest()
@@ -425,7 +416,7 @@ class _Handler(LoopbackHandler):
         prompts = [raw] if isinstance(raw, str) else [p for p in raw or [] if isinstance(p, str)]
         n = int(body.get("n") or 1)
         texts = ["Echo: " + p for p in prompts for _ in range(n)] or ["Echo: "]
-        usage = self._usage(sum(map(_words, prompts)), sum(map(_words, texts)))
+        usage = self._usage(sum(map(words, prompts)), sum(map(words, texts)))
         usage.pop("prompt_tokens_details")
         base = {"id": _new_id("cmpl-"), "object": "text_completion", "created": int(time.time()),
                 "model": model, "system_fingerprint": _FINGERPRINT}  # fmt: skip
@@ -446,7 +437,7 @@ class _Handler(LoopbackHandler):
         events = [
             chunk(i, piece, None)
             for i, t in enumerate(texts)
-            for piece in _split(t, self.fake.stream_chunks)
+            for piece in split(t, self.fake.stream_chunks)
         ]
         events += [chunk(i, "", "stop") for i in range(len(texts))]
         if (body.get("stream_options") or {}).get("include_usage"):
