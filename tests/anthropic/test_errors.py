@@ -16,6 +16,7 @@ from hilt_anthropic import extract
 from hilt_anthropic.testing import FakeAnthropic
 from hilt_core.provider import call as call_module
 from hilt_core.provider import streams as core_streams
+from hilt_core.testing import broken
 
 from .conftest import MODEL, SDK, Harness
 
@@ -211,19 +212,9 @@ def test_async_errors(srv: FakeAnthropic, hi: Harness, word: str) -> None:
 # -- HILT's own failures -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def production(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HILT as in production: its own bugs logged, not raised (the suite raises them)."""
-    monkeypatch.delenv("HILT_STRICT", raising=False)
-
-
-def broken(*args: Any, **kwargs: Any) -> None:
-    raise RuntimeError("HILT bug")
-
-
 @pytest.mark.parametrize("method", ["start", "completion", "error"])
 def test_internal_errors_never_reach_the_call(
-    production: None,
+    hilt_production: None,
     srv: FakeAnthropic,
     client: Any,
     hi: Harness,
@@ -253,7 +244,7 @@ def test_internal_errors_never_reach_the_call(
 
 
 def test_internal_errors_inside_a_stream_never_reach_the_app(
-    production: None,
+    hilt_production: None,
     client: Any,
     h: Harness,
     word: str,

@@ -12,6 +12,7 @@ import pytest
 
 from hilt_core.provider import call as call_module
 from hilt_core.provider import streams as core_streams
+from hilt_core.testing import broken
 from hilt_openai import streams
 from hilt_openai.testing import FakeOpenAI
 
@@ -181,19 +182,9 @@ def test_async_errors(srv: FakeOpenAI, hi: Any, word: str) -> None:
 # -- HILT's own failures -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def production(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HILT as in production: its own bugs logged, not raised (the suite raises them)."""
-    monkeypatch.delenv("HILT_STRICT", raising=False)
-
-
-def broken(*args: Any, **kwargs: Any) -> None:
-    raise RuntimeError("HILT bug")
-
-
 @pytest.mark.parametrize("method", ["start", "completion", "error"])
 def test_internal_errors_never_reach_the_call(
-    production: None,
+    hilt_production: None,
     srv: FakeOpenAI,
     client: Any,
     hi: Any,
@@ -220,7 +211,7 @@ def test_internal_errors_never_reach_the_call(
 
 
 def test_internal_error_in_async_calls(
-    production: None, srv: FakeOpenAI, hi: Any, word: str, monkeypatch: pytest.MonkeyPatch
+    hilt_production: None, srv: FakeOpenAI, hi: Any, word: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(call_module.Call, "completion", broken)
     monkeypatch.setattr(call_module.Call, "error", broken)
@@ -246,7 +237,7 @@ class BrokenClock:
 
 
 def test_internal_errors_inside_a_stream_never_reach_the_app(
-    production: None,
+    hilt_production: None,
     srv: FakeOpenAI,
     client: Any,
     h: Any,

@@ -3,10 +3,11 @@ the harness of a provider's tests, a loopback server to build an SDK's fake on, 
 fixtures.
 
 It is a pytest plugin (entry point ``pytest11: hilt``), so with hilt-core installed the
-fixtures ``hilt_registry`` and ``hilt_clean`` are available in any test suite:
+fixtures ``hilt_registry``, ``hilt_clean`` and ``hilt_production`` are available in any test suite:
 
 - :mod:`.contracts`: :class:`BackendContract`, :class:`ProviderContract`, ``make_event``;
-- :mod:`.harness`: :class:`Harness`, ``harness_fixtures``, ``http_errors``, ``scrub``;
+- :mod:`.harness`: :class:`Harness`, ``harness_fixtures``, ``http_errors``, ``broken``,
+  ``scrub``;
 - :mod:`.loopback`: :class:`LoopbackServer`, :class:`LoopbackHandler`,
   :class:`RecordedRequest`, :class:`StreamFault`;
 - :mod:`.pytest_plugin`: the fixtures.
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
         make_event,
         stainless_patch_points,
     )
-    from hilt_core.testing.harness import Harness, harness_fixtures, http_errors, scrub
+    from hilt_core.testing.harness import (
+        Harness,
+        broken,
+        harness_fixtures,
+        http_errors,
+        scrub,
+    )
     from hilt_core.testing.loopback import (
         LoopbackHandler,
         LoopbackServer,
@@ -44,6 +51,7 @@ _WHERE = {
     "make_event": "contracts",
     "stainless_patch_points": "contracts",
     "Harness": "harness",
+    "broken": "harness",
     "harness_fixtures": "harness",
     "http_errors": "harness",
     "scrub": "harness",
@@ -61,6 +69,7 @@ __all__ = [
     "ProviderContract",
     "RecordedRequest",
     "StreamFault",
+    "broken",
     "harness_fixtures",
     "http_errors",
     "make_event",

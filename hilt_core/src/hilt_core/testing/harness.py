@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from hilt_core.instrument import instrument
 from hilt_core.session import Session
 
-__all__ = ["Harness", "harness_fixtures", "http_errors", "scrub"]
+__all__ = ["Harness", "broken", "harness_fixtures", "http_errors", "scrub"]
 
 Event = dict[str, Any]
 
@@ -37,6 +37,12 @@ def scrub(value: Any, keys: frozenset[str]) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(scrub(v, keys) for v in value)
     return value
+
+
+def broken(*args: Any, **kwargs: Any) -> None:
+    """A stand-in for a part of HILT with a bug (``monkeypatch.setattr(Call, "start",
+    broken)``): raises ``RuntimeError("HILT bug")``."""
+    raise RuntimeError("HILT bug")
 
 
 def http_errors(name: str) -> tuple[type[BaseException], ...]:

@@ -25,6 +25,13 @@ def hilt_registry() -> Registry:
 
 
 @pytest.fixture
+def hilt_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HILT as in production: its own bugs logged, not raised (``HILT_STRICT`` unset; a
+    suite that sets it, as HILT's own does, sees them raise)."""
+    monkeypatch.delenv("HILT_STRICT", raising=False)
+
+
+@pytest.fixture
 def hilt_clean() -> Iterator[None]:
     """Uninstrument after the test, whatever it did."""
     yield
