@@ -70,7 +70,7 @@ def srv() -> Iterator[FakeAnthropic]:
 
 @pytest.fixture
 def client(srv: FakeAnthropic) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=srv.base_url, api_key="test", max_retries=1) as c:
+    with srv.client(retries=1) as c:
         yield c
 
 

@@ -16,9 +16,6 @@ class TestAnthropicContract(ProviderContract):
     error_type = anthropic.RateLimitError
     fake = FakeAnthropic
 
-    def connect(self, server: Any) -> anthropic.Anthropic:
-        return anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
-
     def ask(self, client: Any, text: str, system: str | None = None) -> Any:
         extra = {"system": system} if system else {}
         return client.messages.create(

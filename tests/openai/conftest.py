@@ -39,7 +39,7 @@ def srv() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def client(srv: FakeOpenAI) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=srv.base_url, api_key="test", max_retries=0) as c:
+    with srv.client() as c:
         yield c
 
 

@@ -16,9 +16,6 @@ class TestOpenAIContract(ProviderContract):
     error_type = openai.RateLimitError
     fake = FakeOpenAI
 
-    def connect(self, server: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-
     def ask(self, client: Any, text: str, system: str | None = None) -> Any:
         messages = [{"role": "system", "content": system}] if system else []
         messages.append({"role": "user", "content": text})

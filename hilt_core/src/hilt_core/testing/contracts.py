@@ -111,10 +111,10 @@ class BackendContract:
 
 class ProviderContract:
     """Subclass as ``TestMyProvider(ProviderContract)``; set :attr:`provider` (the
-    entry-point name), give it a client of the SDK on a loopback server (set :attr:`fake`
-    and define :meth:`connect`, or define a ``client`` fixture of your own) and define the
-    methods below. Each test instruments HILT into a JSONL file of its own and reaches the
-    provider by name, as a user does."""
+    entry-point name), give it a client of the SDK on a loopback server (set :attr:`fake`,
+    and define :meth:`connect` unless the fake has a ``client()``; or define a ``client``
+    fixture of your own) and define the methods below. Each test instruments HILT into a
+    JSONL file of its own and reaches the provider by name, as a user does."""
 
     provider: str = ""
     error_type: type[BaseException] = Exception  # what a failed call raises to the app
@@ -125,9 +125,12 @@ class ProviderContract:
 
     # -- what the subclass defines --------------------------------------------------------
     def connect(self, server: Any) -> Any:
-        """A client of the SDK on ``server`` (a running :attr:`fake`); its ``close()``, if it
-        has one, is called after the test."""
-        raise NotImplementedError
+        """A client of the SDK on ``server`` (a running :attr:`fake`): by default the fake's
+        own ``client()``. Its ``close()``, if it has one, is called after the test."""
+        make = getattr(server, "client", None)
+        if not callable(make):
+            raise NotImplementedError(f"{type(server).__name__} has no client(): define connect()")
+        return make()
 
     @pytest.fixture
     def client(self) -> Iterator[Any]:

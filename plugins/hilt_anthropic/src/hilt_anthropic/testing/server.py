@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+import anthropic
 from anthropic.types import MessageTokensCount
 
 from hilt_core.testing.loopback import (
@@ -242,6 +243,13 @@ class FakeAnthropic(LoopbackServer):
     def vertex_base_url(self) -> str:
         """For ``AnthropicVertex(base_url=...)`` (Vertex's URLs start with ``/v1``)."""
         return f"{self.url}/v1"
+
+    def client(self, *, retries: int = 0, **options: Any) -> anthropic.Anthropic:
+        """An ``anthropic.Anthropic`` on this server (a test key; ``retries``: the SDK's
+        ``max_retries``; ``options`` go to the constructor)."""
+        return anthropic.Anthropic(
+            base_url=self.base_url, api_key="test", max_retries=retries, **options
+        )
 
     def _queues(self) -> list[deque[Any]]:
         return [*super()._queues(), self._scripts]

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any, ClassVar, get_args
 
+import openai
 from openai import BaseModel
 from openai.types import Completion, CreateEmbeddingResponse
 from openai.types import responses as r
@@ -481,6 +482,11 @@ class FakeOpenAI(LoopbackServer):
     def base_url(self) -> str:
         """For ``OpenAI(base_url=...)``."""
         return f"{self.url}/v1"
+
+    def client(self, *, retries: int = 0, **options: Any) -> openai.OpenAI:
+        """An ``openai.OpenAI`` on this server (a test key; ``retries``: the SDK's
+        ``max_retries``; ``options`` go to the constructor)."""
+        return openai.OpenAI(base_url=self.base_url, api_key="test", max_retries=retries, **options)
 
     def cut_stream_next(self, after_chunks: int = 1) -> None:
         """Make the next *streamed* response send ``after_chunks`` SSE events, then close the
