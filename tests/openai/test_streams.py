@@ -11,6 +11,7 @@ from typing import Any
 import openai
 import pytest
 
+from hilt_core import testing
 from hilt_openai.testing import FakeOpenAI
 
 from .conftest import STREAM_ERRORS
@@ -194,15 +195,7 @@ def first_pieces(stream: Iterator[Any], count: int) -> str:
 
 
 def check_partial(done: dict[str, Any], end: str, seen: str, word: str) -> None:
-    ext = done["extensions"]
-    assert ext["stream_end"] == end
-    assert ext["partial"] is True
-    assert ext["stream"] is True
-    if seen:
-        assert done["content"]["text"] == seen
-        assert reply(word).startswith(seen)
-    else:
-        assert done["content"].get("text") is None
+    testing.check_partial(done, end=end, seen=seen, reply=reply(word))
 
 
 def test_closed_after_some_chunks(client: Any, hi: Any, word: str) -> None:

@@ -8,6 +8,7 @@ fixtures ``hilt_registry``, ``hilt_clean`` and ``hilt_production`` are available
 - :mod:`.contracts`: :class:`BackendContract`, :class:`ProviderContract`, ``make_event``;
 - :mod:`.harness`: :class:`Harness`, ``harness_fixtures``, ``http_errors``, ``broken``,
   ``scrub``;
+- :mod:`.checks`: ``check_error``, ``check_partial``, ``raised``;
 - :mod:`.loopback`: :class:`LoopbackServer`, :class:`LoopbackHandler`,
   :class:`RecordedRequest`, :class:`StreamFault`;
 - :mod:`.pytest_plugin`: the fixtures.
@@ -22,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hilt_core.testing.checks import check_error, check_partial, raised
     from hilt_core.testing.contracts import (
         BackendContract,
         ProviderContract,
@@ -46,6 +48,9 @@ if TYPE_CHECKING:
 pytest_plugins = ["hilt_core.testing.pytest_plugin"]
 
 _WHERE = {
+    "check_error": "checks",
+    "check_partial": "checks",
+    "raised": "checks",
     "BackendContract": "contracts",
     "ProviderContract": "contracts",
     "make_event": "contracts",
@@ -70,9 +75,12 @@ __all__ = [
     "RecordedRequest",
     "StreamFault",
     "broken",
+    "check_error",
+    "check_partial",
     "harness_fixtures",
     "http_errors",
     "make_event",
+    "raised",
     "scrub",
     "stainless_patch_points",
 ]

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 # The kit's asserts say what failed, as the test's own do (before the modules are imported).
-pytest.register_assert_rewrite("hilt_core.testing.contracts", "hilt_core.testing.harness")
+pytest.register_assert_rewrite(
+    "hilt_core.testing.checks", "hilt_core.testing.contracts", "hilt_core.testing.harness"
+)
 
 from hilt_core.context import GLOBAL  # noqa: E402
 from hilt_core.instrument import uninstrument  # noqa: E402
