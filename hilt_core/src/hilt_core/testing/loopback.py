@@ -12,15 +12,17 @@ framing, the error body and the headers its SDK reads::
     class _Handler(LoopbackHandler):
         fake: FakeAcme
 
-        def error_body(self, status):
-            return {"error": {"code": status, "message": "injected"}}
+        def error_body(self, status, message=None):
+            return {"error": {"code": status, "message": message or "injected"}}
 
         def route(self, path, query, body):
             if path != "/v1/complete" or self.command != "POST":
                 self.reply_error(404, None)
             elif body.get("stream"):
-                self.reply_chunked([f"data: {json.dumps(c)}\\n\\n" for c in chunks(body)],
-                                   "text/event-stream", cut=self.take_cut())
+                fault = self.fake.take_stream_fault()
+                frames = [f"data: {json.dumps(c)}\\n\\n" for c in chunks(body)]
+                frames = frames[: fault.after] if fault else frames
+                self.reply_chunked(frames, "text/event-stream", cut=fault is not None)
             else:
                 self.reply_json(200, acme.types.Completion.model_validate(...).model_dump())
 
@@ -28,6 +30,7 @@ framing, the error body and the headers its SDK reads::
     class FakeAcme(LoopbackServer):
         handler = _Handler
 
+docs/plugins.md ("A loopback fake of your SDK") has a whole example.
 ``hilt_openai.testing.FakeOpenAI``, ``hilt_anthropic.testing.FakeAnthropic`` and
 ``hilt_gemini.testing.FakeGemini`` are built this way.
 """
