@@ -14,8 +14,10 @@ import pytest
 
 from hilt_anthropic import extract
 from hilt_anthropic.testing import FakeAnthropic
+from hilt_core import testing
 from hilt_core.provider import call as call_module
 from hilt_core.provider import streams as core_streams
+from hilt_core.testing import broken, raised
 
 from .conftest import MODEL, SDK, Harness
 
@@ -42,33 +44,15 @@ def ask(client: Any, word: str, **kwargs: Any) -> Any:
     )
 
 
-def unique(value: Any) -> Any:
-    """``value`` with the fake's fresh request ids set aside."""
-    return re.sub(r"req_[0-9a-f]+", "req_<v>", str(value))
-
-
-def catch(fn: Any) -> BaseException:
-    try:
-        fn()
-    except BaseException as exc:
-        return exc
-    raise AssertionError("no exception")
-
-
 def check_error(
     prompt: dict[str, Any], err: dict[str, Any], kind: str, status: int, model: str = MODEL
 ) -> None:
-    assert err["action"] == "system"
-    assert err["actor"] == {"type": "system", "id": "anthropic"}
-    assert err["session_id"] == prompt["session_id"]
-    ext = err["extensions"]
-    assert ext["reply_to"] == prompt["event_id"]
-    assert ext["error_code"] == "api_error"
-    assert ext["error_type"] == kind
-    assert ext["status_code"] == status
-    assert ext["request_model"] == model
-    assert err["content"]["text"]
-    assert err["metrics"]["latency_ms"] > 0
+    testing.check_error(prompt, err, actor="anthropic", kind=kind, status=status, model=model)
+
+
+def unique(value: Any) -> Any:
+    """``value`` with the fake's fresh request ids set aside."""
+    return re.sub(r"req_[0-9a-f]+", "req_<v>", str(value))
 
 
 @pytest.mark.parametrize(
@@ -92,10 +76,10 @@ def test_status_errors_reraised_unchanged_and_recorded(
     client = RecordingClient(base_url=srv.base_url, api_key="k", max_retries=0)
     client.made = []
     srv.fail_next(status)
-    plain = catch(lambda: ask(client, word))
+    plain = raised(lambda: ask(client, word))
     h.instrument()
     srv.fail_next(status)
-    got = catch(lambda: ask(client, word))
+    got = raised(lambda: ask(client, word))
     assert type(got) is type(plain) is kind
     assert isinstance(got, anthropic.APIStatusError)
     assert isinstance(plain, anthropic.APIStatusError)
@@ -135,7 +119,7 @@ def test_timeout_recorded_with_no_response(
 ) -> None:
     def run() -> BaseException:
         srv.stall_next(2.0)
-        return catch(lambda: ask(client.with_options(timeout=0.2, max_retries=0), word))
+        return raised(lambda: ask(client.with_options(timeout=0.2, max_retries=0), word))
 
     plain = run()
     h.instrument()
@@ -151,7 +135,7 @@ def test_connection_error_recorded_with_no_response(
 ) -> None:
     def run() -> BaseException:
         srv.drop_connection_next()
-        return catch(lambda: ask(client.with_options(max_retries=0), word))
+        return raised(lambda: ask(client.with_options(max_retries=0), word))
 
     plain = run()
     h.instrument()
@@ -211,19 +195,9 @@ def test_async_errors(srv: FakeAnthropic, hi: Harness, word: str) -> None:
 # -- HILT's own failures -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def production(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HILT as in production: its own bugs logged, not raised (the suite raises them)."""
-    monkeypatch.delenv("HILT_STRICT", raising=False)
-
-
-def broken(*args: Any, **kwargs: Any) -> None:
-    raise RuntimeError("HILT bug")
-
-
 @pytest.mark.parametrize("method", ["start", "completion", "error"])
 def test_internal_errors_never_reach_the_call(
-    production: None,
+    hilt_production: None,
     srv: FakeAnthropic,
     client: Any,
     hi: Harness,
@@ -253,7 +227,7 @@ def test_internal_errors_never_reach_the_call(
 
 
 def test_internal_errors_inside_a_stream_never_reach_the_app(
-    production: None,
+    hilt_production: None,
     client: Any,
     h: Harness,
     word: str,

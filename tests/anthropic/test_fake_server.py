@@ -7,7 +7,6 @@ where releases differ (error classes, beta paths, usage fields) the test says wh
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
 import socket
@@ -20,6 +19,8 @@ import pytest
 from anthropic.types import Usage
 
 from hilt_anthropic.testing import FakeAnthropic
+
+from .conftest import STREAM_ERRORS
 
 MODEL = "claude-haiku-4-5"
 SNAPSHOT = "claude-haiku-4-5-20251001"
@@ -37,20 +38,6 @@ WEATHER = {
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 HAS_THINKING_DETAILS = "output_tokens_details" in Usage.model_fields  # 0.105 on
 SDK = tuple(int(part) for part in anthropic.__version__.split(".")[:2])
-
-
-def _stream_errors() -> tuple[type[BaseException], ...]:
-    """A cut stream raises APIConnectionError on newer SDKs, the transport's own error before."""
-    errors: list[type[BaseException]] = [anthropic.APIConnectionError]
-    for name in ("httpx", "httpx2"):
-        try:
-            errors.append(importlib.import_module(name).TransportError)
-        except ImportError:
-            continue
-    return tuple(errors)
-
-
-STREAM_ERRORS = _stream_errors()
 
 
 def create(client: anthropic.Anthropic, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ import pytest
 from anthropic.types import Usage
 
 from hilt_anthropic.testing import FakeAnthropic
+from hilt_core import testing
 
 from .conftest import MODEL, SNAPSHOT, STREAM_ERRORS, Harness
 
@@ -263,16 +264,8 @@ def first_text(stream: Iterator[Any], count: int) -> str:
 
 
 def check_partial(done: dict[str, Any], end: str, seen: str, word: str) -> None:
-    ext = done["extensions"]
-    assert ext["stream_end"] == end
-    assert ext["partial"] is True
-    assert ext["stream"] is True
-    assert "finish_reason" not in ext
-    if seen:
-        assert done["content"]["text"] == seen
-        assert reply(word).startswith(seen)
-    else:
-        assert done["content"].get("text") is None
+    testing.check_partial(done, end=end, seen=seen, reply=reply(word))
+    assert "finish_reason" not in done["extensions"]
 
 
 def test_closed_after_some_events(client: Any, hi: Harness, word: str) -> None:

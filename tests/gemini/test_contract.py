@@ -3,10 +3,8 @@ on both API flavours, as a third-party provider's tests would run it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from google.genai import _api_client, errors, types
 
 from hilt_core.testing import ProviderContract
@@ -16,14 +14,11 @@ from hilt_gemini.testing import FakeGemini
 class TestGeminiContract(ProviderContract):
     provider = "gemini"
     error_type = errors.ClientError
+    fake = FakeGemini
     vertexai = False
 
-    @pytest.fixture
-    def client(self) -> Iterator[Any]:
-        with FakeGemini() as srv:
-            c = srv.client(vertexai=self.vertexai)
-            c._hilt_test_server = srv
-            yield c
+    def connect(self, server: Any) -> Any:
+        return server.client(vertexai=self.vertexai)
 
     def ask(self, client: Any, text: str, system: str | None = None) -> Any:
         config = types.GenerateContentConfig(system_instruction=system) if system else None
@@ -33,9 +28,6 @@ class TestGeminiContract(ProviderContract):
 
     def ask_stream(self, client: Any, text: str) -> Any:
         return client.models.generate_content_stream(model="gemini-2.5-flash", contents=text)
-
-    def fail_next(self, client: Any) -> None:
-        client._hilt_test_server.fail_next(429)
 
     def patch_points(self) -> list[tuple[Any, str]]:
         base = _api_client.BaseApiClient

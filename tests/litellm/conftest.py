@@ -11,11 +11,9 @@ test modules that need it are skipped without it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pytest
 
 import hilt
 from hilt_anthropic.testing import FakeAnthropic
+from hilt_core import testing
 from hilt_openai.testing import FakeOpenAI
 
 # LiteLLM fetches its price list from GitHub when it is imported, unless told not to.
@@ -31,46 +30,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
 
 
-class Log:
+class Log(testing.Harness):
     """Instruments HILT into one JSONL file and reads it back."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.session: hilt.Session | None = None
-
     def instrument(self, *providers: str, **options: Any) -> hilt.Session:
-        self.session = hilt.instrument(
-            filepath=str(self.path), providers=list(providers or ("litellm",)), **options
-        )
-        return self.session
-
-    def events(self) -> list[dict[str, Any]]:
-        if self.session is not None and not self.session.closed:
-            assert self.session.flush(timeout=10)
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
-
-    def calls(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """(prompt, completion-or-error) pairs, matched by reply_to; each prompt answered
-        exactly once."""
-        events = self.events()
-        prompts = {e["event_id"]: e for e in events if e["action"] == "prompt"}
-        pairs = []
-        answered: set[str] = set()
-        for e in events:
-            if e["action"] in ("completion", "system"):
-                ref = e["extensions"]["reply_to"]
-                assert ref in prompts, f"{e['action']} answers no prompt of this log"
-                assert ref not in answered, "a prompt answered twice"
-                answered.add(ref)
-                pairs.append((prompts[ref], e))
-        assert answered == set(prompts), "a prompt without completion or error"
-        return pairs
-
-    def one(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        (pair,) = self.calls()
-        return pair
+        return super().instrument(providers=list(providers or ("litellm",)), **options)
 
 
 class Witness:
@@ -159,12 +123,6 @@ def ant() -> Iterator[FakeAnthropic]:
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> Log:
-    """The harness, not yet instrumented: call ``log.instrument(...)``."""
-    return Log(tmp_path / "hilt.jsonl")
-
-
-@pytest.fixture
 def witness() -> Iterator[Witness]:
     """A Witness; add it with ``litellm.callbacks.append(witness.logger)`` after
     instrumenting, so that it runs after HILT's logger."""
@@ -173,10 +131,7 @@ def witness() -> Iterator[Witness]:
     drop_callback(found.logger)
 
 
-@pytest.fixture
-def word() -> str:
-    """A word no other test uses: HILT links turns by their text process-wide."""
-    return "w" + uuid.uuid4().hex[:10]
+log, word = testing.harness_fixtures(Log, plain="log", instrumented=None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

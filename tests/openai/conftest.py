@@ -1,5 +1,6 @@
-"""Fixtures of the OpenAI provider tests: a loopback fake OpenAI server, clients on it, and a
-harness that instruments into ``tmp_path`` and reads the JSONL log back.
+"""Fixtures of the OpenAI provider tests: a loopback fake OpenAI server, clients on it, and
+the kit's harness (``hilt_core.testing.Harness``) that instruments into ``tmp_path`` and
+reads the JSONL log back.
 
 The provider is reached by name, as an application would: ``hilt.instrument(...,
 providers=["openai"])``. Every comparison runs the same request uninstrumented and
@@ -9,96 +10,25 @@ timestamps) and keeps everything else, types included.
 
 from __future__ import annotations
 
-import json
-import uuid
-import warnings
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 
-import hilt
+from hilt_core import testing
 from hilt_openai.testing import FakeOpenAI
 
-# Fields the fake fills with fresh ids or the current time on every reply.
-_VOLATILE = frozenset({"id", "call_id", "item_id", "created", "created_at", "completed_at"})
+# A cut stream raises APIConnectionError on openai 3.x, the transport's own error before.
+STREAM_ERRORS = (openai.APIConnectionError, *testing.http_errors("TransportError"))
 
 
-def _scrub(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: ("<v>" if k in _VOLATILE else _scrub(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
-
-
-class Harness:
+class Harness(testing.Harness):
     """Instruments HILT into one JSONL file and reads it back."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.session: hilt.Session | None = None
-
-    def instrument(self, **options: Any) -> hilt.Session:
-        options.setdefault("providers", ["openai"])
-        self.session = hilt.instrument(filepath=str(self.path), **options)
-        return self.session
-
-    def lines(self) -> list[str]:
-        if self.session is not None and not self.session.closed:
-            assert self.session.flush(timeout=10)
-        if not self.path.exists():
-            return []
-        return self.path.read_text(encoding="utf-8").splitlines()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.lines()]
-
-    def calls(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """(prompt, completion-or-error) pairs, matched by reply_to; each event used once."""
-        events = self.events()
-        prompts = {e["event_id"]: e for e in events if e["action"] == "prompt"}
-        pairs = []
-        answered: set[str] = set()
-        for e in events:
-            if e["action"] in ("completion", "system"):
-                ref = e["extensions"]["reply_to"]
-                assert ref in prompts, f"{e['action']} answers no prompt of this log"
-                assert ref not in answered, "a prompt answered twice"
-                answered.add(ref)
-                pairs.append((prompts[ref], e))
-        assert answered == set(prompts), "a prompt without completion or error"
-        return pairs
-
-    def one(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        (pair,) = self.calls()
-        return pair
-
-    @staticmethod
-    def view(obj: Any, exclude_unset: bool = True) -> tuple[str, Any]:
-        """What the application sees of an SDK object: its type and its fields."""
-        if isinstance(obj, openai.BaseModel):
-            with warnings.catch_warnings():  # the SDK's generic Parsed* types warn on dump
-                warnings.simplefilter("ignore", UserWarning)
-                data = obj.model_dump(exclude_unset=exclude_unset)
-        else:
-            data = obj
-        return type(obj).__qualname__, _scrub(data)
-
-    @staticmethod
-    def same(plain: Any, got: Any) -> None:
-        """``got`` (instrumented) looks exactly like ``plain`` (uninstrumented) to the app:
-        same type, same fields set, same values (lists compared item by item)."""
-        if isinstance(plain, list):
-            assert isinstance(got, list)
-            assert len(got) == len(plain)
-            for a, b in zip(plain, got, strict=True):
-                Harness.same(a, b)
-            return
-        assert Harness.view(got) == Harness.view(plain)
-        assert Harness.view(got, exclude_unset=False) == Harness.view(plain, exclude_unset=False)
+    providers = ("openai",)
+    sdk_model = openai.BaseModel
+    # Fields the fake fills with fresh ids or the current time on every reply.
+    volatile = frozenset({"id", "call_id", "item_id", "created", "created_at", "completed_at"})
 
 
 @pytest.fixture
@@ -109,24 +39,8 @@ def srv() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def client(srv: FakeOpenAI) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=srv.base_url, api_key="test", max_retries=0) as c:
+    with srv.client() as c:
         yield c
 
 
-@pytest.fixture
-def h(tmp_path: Path) -> Harness:
-    """The harness, not yet instrumented: call ``h.instrument()``."""
-    return Harness(tmp_path / "hilt.jsonl")
-
-
-@pytest.fixture
-def hi(h: Harness) -> Harness:
-    """The harness, instrumented with the default options."""
-    h.instrument()
-    return h
-
-
-@pytest.fixture
-def word() -> str:
-    """A word no other test uses: the provider links turns by their text process-wide."""
-    return "w" + uuid.uuid4().hex[:10]
+h, hi, word = testing.harness_fixtures(Harness)

@@ -10,8 +10,10 @@ from typing import Any
 import openai
 import pytest
 
+from hilt_core import testing
 from hilt_core.provider import call as call_module
 from hilt_core.provider import streams as core_streams
+from hilt_core.testing import broken, raised
 from hilt_openai import streams
 from hilt_openai.testing import FakeOpenAI
 
@@ -27,30 +29,12 @@ class RecordingClient(openai.OpenAI):
         return error
 
 
+def check_error(prompt: dict[str, Any], err: dict[str, Any], kind: str, status: int) -> None:
+    testing.check_error(prompt, err, actor="openai", kind=kind, status=status, model="m")
+
+
 def user(word: str) -> Any:
     return [{"role": "user", "content": f"hi {word}"}]
-
-
-def catch(fn: Any) -> BaseException:
-    try:
-        fn()
-    except BaseException as exc:
-        return exc
-    raise AssertionError("no exception")
-
-
-def check_error(prompt: dict[str, Any], err: dict[str, Any], kind: str, status: int) -> None:
-    assert err["action"] == "system"
-    assert err["actor"] == {"type": "system", "id": "openai"}
-    assert err["session_id"] == prompt["session_id"]
-    ext = err["extensions"]
-    assert ext["reply_to"] == prompt["event_id"]
-    assert ext["error_code"] == "api_error"
-    assert ext["error_type"] == kind
-    assert ext["status_code"] == status
-    assert ext["request_model"] == "m"
-    assert err["content"]["text"]
-    assert err["metrics"]["latency_ms"] > 0
 
 
 @pytest.mark.parametrize(
@@ -68,10 +52,10 @@ def test_status_errors_reraised_unchanged_and_recorded(
     client = RecordingClient(base_url=srv.base_url, api_key="k", max_retries=0)
     client.made = []
     srv.fail_next(status)
-    plain = catch(lambda: client.chat.completions.create(model="m", messages=user(word)))
+    plain = raised(lambda: client.chat.completions.create(model="m", messages=user(word)))
     h.instrument()
     srv.fail_next(status)
-    got = catch(lambda: client.chat.completions.create(model="m", messages=user(word)))
+    got = raised(lambda: client.chat.completions.create(model="m", messages=user(word)))
     assert type(got) is type(plain) is kind
     assert str(got) == str(plain)
     assert isinstance(got, openai.APIStatusError)
@@ -113,7 +97,7 @@ def test_timeout_recorded_with_no_response(srv: FakeOpenAI, client: Any, h: Any,
     def run() -> BaseException:
         srv.stall_next(2.0)
         create = client.with_options(timeout=0.2).chat.completions.create
-        return catch(lambda: create(model="m", messages=user(word)))
+        return raised(lambda: create(model="m", messages=user(word)))
 
     plain = run()
     h.instrument()
@@ -129,7 +113,7 @@ def test_connection_error_recorded_with_no_response(
 ) -> None:
     def run() -> BaseException:
         srv.drop_connection_next()
-        return catch(lambda: client.chat.completions.create(model="m", messages=user(word)))
+        return raised(lambda: client.chat.completions.create(model="m", messages=user(word)))
 
     plain = run()
     h.instrument()
@@ -181,19 +165,9 @@ def test_async_errors(srv: FakeOpenAI, hi: Any, word: str) -> None:
 # -- HILT's own failures -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def production(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HILT as in production: its own bugs logged, not raised (the suite raises them)."""
-    monkeypatch.delenv("HILT_STRICT", raising=False)
-
-
-def broken(*args: Any, **kwargs: Any) -> None:
-    raise RuntimeError("HILT bug")
-
-
 @pytest.mark.parametrize("method", ["start", "completion", "error"])
 def test_internal_errors_never_reach_the_call(
-    production: None,
+    hilt_production: None,
     srv: FakeOpenAI,
     client: Any,
     hi: Any,
@@ -220,7 +194,7 @@ def test_internal_errors_never_reach_the_call(
 
 
 def test_internal_error_in_async_calls(
-    production: None, srv: FakeOpenAI, hi: Any, word: str, monkeypatch: pytest.MonkeyPatch
+    hilt_production: None, srv: FakeOpenAI, hi: Any, word: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(call_module.Call, "completion", broken)
     monkeypatch.setattr(call_module.Call, "error", broken)
@@ -246,7 +220,7 @@ class BrokenClock:
 
 
 def test_internal_errors_inside_a_stream_never_reach_the_app(
-    production: None,
+    hilt_production: None,
     srv: FakeOpenAI,
     client: Any,
     h: Any,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import openai
@@ -14,33 +13,9 @@ from pydantic import BaseModel
 
 from hilt_openai.testing import FakeOpenAI
 
+from .conftest import STREAM_ERRORS
+
 USER = [{"role": "user", "content": "hello there world"}]
-
-
-def _stream_errors() -> tuple[type[BaseException], ...]:
-    """A cut stream raises APIConnectionError on openai 3.x, the transport's own error before."""
-    errors: list[type[BaseException]] = [openai.APIConnectionError]
-    for name in ("httpx", "httpx2"):
-        try:
-            errors.append(importlib.import_module(name).TransportError)
-        except ImportError:
-            continue
-    return tuple(errors)
-
-
-STREAM_ERRORS = _stream_errors()
-
-
-@pytest.fixture
-def srv() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(model_map={"gpt-4o": "gpt-4o-2024-08-06"}) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: FakeOpenAI) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=srv.base_url, api_key="test", max_retries=0) as c:
-        yield c
 
 
 def chat_helpers(client: openai.OpenAI) -> Any:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
+from hilt_core import testing
 from hilt_openai.testing import FakeOpenAI
+
+from .conftest import STREAM_ERRORS
 
 
 def user(word: str) -> Any:
@@ -193,26 +195,7 @@ def first_pieces(stream: Iterator[Any], count: int) -> str:
 
 
 def check_partial(done: dict[str, Any], end: str, seen: str, word: str) -> None:
-    ext = done["extensions"]
-    assert ext["stream_end"] == end
-    assert ext["partial"] is True
-    assert ext["stream"] is True
-    if seen:
-        assert done["content"]["text"] == seen
-        assert reply(word).startswith(seen)
-    else:
-        assert done["content"].get("text") is None
-
-
-def stream_errors() -> tuple[type[BaseException], ...]:
-    """A cut stream raises APIConnectionError on openai 3.x, the transport's own error before."""
-    errors: list[type[BaseException]] = [openai.APIConnectionError]
-    for name in ("httpx", "httpx2"):
-        try:
-            errors.append(importlib.import_module(name).TransportError)
-        except ImportError:
-            continue
-    return tuple(errors)
+    testing.check_partial(done, end=end, seen=seen, reply=reply(word))
 
 
 def test_closed_after_some_chunks(client: Any, hi: Any, word: str) -> None:
@@ -260,7 +243,7 @@ def test_cut_by_the_server(srv: FakeOpenAI, client: Any, hi: Any, word: str) -> 
     srv.cut_stream_next(after_chunks=3)
     stream = client.chat.completions.create(model="m", messages=user(word), stream=True)
     got: list[Any] = []
-    with pytest.raises(stream_errors()) as info:
+    with pytest.raises(STREAM_ERRORS) as info:
         got.extend(stream)
     seen = text_of(got)
     _, done = hi.one()

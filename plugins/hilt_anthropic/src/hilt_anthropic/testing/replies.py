@@ -16,7 +16,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from anthropic import BaseModel
@@ -31,6 +30,8 @@ from anthropic.types import (
     RawMessageStopEvent,
     Usage,
 )
+
+from hilt_core.testing.loopback import split, words
 
 JSON = dict[str, Any]
 Event = tuple[str, JSON]  # (SSE event name, data)
@@ -58,17 +59,6 @@ def declared(model: type[BaseModel], data: JSON) -> JSON:
 
 def new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:24]
-
-
-def words(text: str) -> int:
-    return len(text.split())
-
-
-def split(text: str, n: int) -> list[str]:
-    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``)."""
-    n = max(1, n)
-    cuts = [len(text) * i // n for i in range(n + 1)]
-    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
 
 
 def signature(thinking: str) -> str:

@@ -28,19 +28,21 @@ filled from the tool's input schema. ``stop_sequences`` and ``max_tokens`` cut t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any, ClassVar
 
+import anthropic
 from anthropic.types import MessageTokensCount
+
+from hilt_core.testing.loopback import (
+    LoopbackHandler,
+    LoopbackServer,
+    RecordedRequest,
+    StreamFault,
+)
 
 from . import eventstream
 from .replies import (
@@ -76,34 +78,6 @@ _ERRORS: dict[int, tuple[str, str]] = {
 _PING = ("ping", {"type": "ping"})
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One HTTP request as the server received it (header names lower-cased)."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any  # the parsed JSON body, or None
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail" | "stall" | "drop"
-    status: int = 0
-    body: JSON | str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class _StreamFault:
-    kind: str  # "cut" | "error" | "hang"
-    after: int
-    error_type: str = "overloaded_error"
-    seconds: float = 0.0
-
-
 def error_body(status: int, message: str | None = None, kind: str | None = None) -> JSON:
     """Anthropic's error JSON: ``{"type": "error", "error": {"type", "message"}, ...}``."""
     default_kind, default_message = _ERRORS.get(
@@ -114,82 +88,31 @@ def error_body(status: int, message: str | None = None, kind: str | None = None)
             "request_id": new_id("req_")}  # fmt: skip
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default backlog (5) resets connections when dozens of clients connect
-    # at once; a real API endpoint accepts them.
-    request_queue_size = 256
+class _Handler(LoopbackHandler):
     fake: FakeAnthropic
+    # The SDK ignores "retry-after: 0" (it backs off 0.5 s+); "retry-after-ms" wins.
+    retry_headers: ClassVar[dict[str, str]] = {"retry-after": "1", "retry-after-ms": "1"}
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hanging up (timeouts, cut streams) are expected here
+    def response_headers(self) -> dict[str, str]:
+        return {"request-id": new_id("req_")}
 
+    def error_body(self, status: int, message: str | None = None) -> JSON:
+        return error_body(status, message)
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.fake._track(self.connection, False)
-        super().finish()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    do_GET = do_DELETE = do_POST
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        fake = self.server.fake
-        url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        fake._record(RecordedRequest(self.command, url.path, query, headers, body))
-        fault = fake._pop_fault()
-        if fault is not None and fault.kind == "stall":
-            fake._stopping.wait(fault.seconds)
-        elif fault is not None and fault.kind == "drop":
-            self._abort()
-            return
-        elif fault is not None:
-            self._error(fault.status, fault.body, fault.headers)
-            return
-        try:
-            self._route(unquote(url.path), body)
-        except OSError:  # the client hung up (timeout, closed stream)
-            self.close_connection = True
-        except Exception as exc:  # reported to the client, never retried
-            message = f"FakeAnthropic failed: {type(exc).__name__}: {exc}"
-            self._error(500, error_body(500, message), {"x-should-retry": "false"})
-
-    def _route(self, path: str, body: Any) -> None:
+    def route(self, path: str, query: dict[str, str], body: Any) -> None:
         post = self.command == "POST"
         _, models, model = path.partition("/v1/models")
         if models and self.command == "GET" and model in ("", "/"):
-            self._json(200, self._models())
+            self.reply_json(200, self._models())
             return
         if models and self.command == "GET" and model.count("/") == 1:
-            self._json(200, self._model_info(model[1:]))
+            self.reply_json(200, self._model_info(model[1:]))
             return
         if not post:
-            self._error(404, None)
+            self.reply_error(404, None)
             return
         if not isinstance(body, dict):
-            self._error(400, error_body(400, "Request body must be a JSON object."))
+            self.reply_error(400, error_body(400, "Request body must be a JSON object."))
             return
         # Foundry, AWS and Google Cloud gateways put the first-party paths under a prefix
         if path.endswith("/v1/messages/count_tokens"):
@@ -205,78 +128,25 @@ class _Handler(BaseHTTPRequestHandler):
             streamed = match["method"] == "invoke-with-response-stream"
             self._messages(body, match["model"], streamed, bedrock=True)
         else:
-            self._error(404, None)
-
-    def _head(self, status: int, content_type: str, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("request-id", new_id("req_"))
-        for name, value in headers.items():
-            self.send_header(name, value)
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload)
-        kind = "text/plain" if isinstance(payload, str) else "application/json"
-        self._head(status, kind, headers or {})
-        data = text.encode()
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(
-        self, status: int, body: JSON | str | None, headers: dict[str, str] | None = None
-    ) -> None:
-        payload = body or error_body(status)
-        # The SDK ignores "retry-after: 0" (it backs off 0.5 s+); "retry-after-ms" wins.
-        retryable = status in (408, 409, 429) or status >= 500
-        extra = {"retry-after": "1", "retry-after-ms": "1"} if retryable else {}
-        try:
-            self._json(status, payload, {**extra, **(headers or {})})
-        except OSError:
-            self.close_connection = True
-
-    def _abort(self) -> None:
-        """Close the socket now: no response, or a chunked body without its terminator."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def _stream(self, frames: Iterable[bytes], content_type: str, cut: bool) -> None:
-        """Send ``frames`` as a chunked body; ``cut`` closes the socket after the last one."""
-        fake = self.server.fake
-        self._head(200, content_type, {"cache-control": "no-cache"})
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
-        for data in frames:
-            if fake.chunk_delay:
-                fake._stopping.wait(fake.chunk_delay)
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-        if cut:
-            self._abort()
-            return
-        self.wfile.write(b"0\r\n\r\n")
+            self.reply_error(404, None)
 
     # -- endpoints ------------------------------------------------------------------------
 
     def _messages(self, body: JSON, model: str, streamed: bool, bedrock: bool = False) -> None:
-        fake = self.server.fake
+        fake = self.fake
         if not isinstance(body.get("messages"), list):
-            self._error(400, error_body(400, "messages: Field required"))
+            self.reply_error(400, error_body(400, "messages: Field required"))
             return
-        script = fake._pop_script()
-        reply = plan(body, fake.model_map.get(model, model), script,
+        script = fake._take(fake._scripts)
+        reply = plan(body, fake.model(model), script,
                      fake.cache_creation_tokens, fake.cache_read_tokens)  # fmt: skip
         if not streamed:
-            self._json(200, message_body(reply))
+            self.reply_json(200, message_body(reply))
             return
         self._send_events(reply, bedrock)
 
     def _send_events(self, reply: Reply, bedrock: bool) -> None:
-        fake = self.server.fake
+        fake = self.fake
         events = stream_events(reply, fake.stream_chunks, fake.message_deltas)
         if bedrock:  # Bedrock's message_stop carries invocation metrics
             name, stop = events[-1]
@@ -284,13 +154,13 @@ class _Handler(BaseHTTPRequestHandler):
                        "outputTokenCount": reply.usage.get("output_tokens", 0),
                        "invocationLatency": 1, "firstByteLatency": 1}  # fmt: skip
             events[-1] = (name, {**stop, "amazon-bedrock-invocationMetrics": metrics})
-        fault = fake._pop_stream_fault()
+        fault = fake.take_stream_fault()
         frames: list[Event | float] = list(events)
         if fault is not None:
             frames = frames[: fault.after]
             if fault.kind == "error":
-                status = 529 if fault.error_type == "overloaded_error" else 500
-                error = error_body(status, kind=fault.error_type)
+                status = 529 if fault.detail == "overloaded_error" else 500
+                error = error_body(status, kind=fault.detail)
                 del error["request_id"]
                 frames.append(("error", error))
             elif fault.kind == "hang":
@@ -298,26 +168,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not bedrock and fake.ping and frames and frames[0] == events[0]:
             frames.insert(1, _PING)  # the API pings after message_start; the SDK skips it
         cut = fault is not None and fault.kind != "error"
+        headers = {"cache-control": "no-cache"}
         if bedrock:
             payloads = (e if isinstance(e, float) else eventstream.chunk(e[1]) for e in frames)
-            self._stream(self._pace(payloads), eventstream.CONTENT_TYPE, cut)
+            self.reply_chunked(payloads, eventstream.CONTENT_TYPE, cut=cut, headers=headers)
             return
         sse = (
-            e if isinstance(e, float) else f"event: {e[0]}\ndata: {json.dumps(e[1])}\n\n".encode()
+            e if isinstance(e, float) else f"event: {e[0]}\ndata: {json.dumps(e[1])}\n\n"
             for e in frames
         )
-        self._stream(self._pace(sse), "text/event-stream; charset=utf-8", cut)
-
-    def _pace(self, frames: Iterable[bytes | float]) -> Iterable[bytes]:
-        """The frames, sleeping where a float stands (a stream that hangs mid-way)."""
-        for item in frames:
-            if isinstance(item, float):
-                self.server.fake._stopping.wait(item)
-            else:
-                yield item
+        self.reply_chunked(sse, "text/event-stream; charset=utf-8", cut=cut, headers=headers)
 
     def _count_tokens(self, body: JSON) -> None:
-        self._json(200, wire(MessageTokensCount, {"input_tokens": input_tokens(body)}))
+        self.reply_json(200, wire(MessageTokensCount, {"input_tokens": input_tokens(body)}))
 
     def _model_info(self, model: str) -> JSON:
         info = {"type": "model", "id": model, "display_name": model,
@@ -329,13 +192,13 @@ class _Handler(BaseHTTPRequestHandler):
         return wire(ModelInfo, {k: v for k, v in info.items() if k in ModelInfo.model_fields})
 
     def _models(self) -> JSON:
-        data = [self._model_info(m) for m in self.server.fake.models]
+        data = [self._model_info(m) for m in self.fake.models]
         return {"data": data, "has_more": False,
                 "first_id": data[0]["id"] if data else None,
                 "last_id": data[-1]["id"] if data else None}  # fmt: skip
 
 
-class FakeAnthropic:
+class FakeAnthropic(LoopbackServer):
     """An Anthropic-compatible server on ``127.0.0.1:<free port>``, run in a daemon thread.
 
     Settings (attributes, changeable while it runs): ``model_map`` (requested model ->
@@ -343,8 +206,13 @@ class FakeAnthropic:
     ``chunk_delay`` (seconds before each streamed frame), ``cache_creation_tokens`` /
     ``cache_read_tokens`` (put in every usage), ``message_deltas`` (how many cumulative
     ``message_delta`` events a stream sends), ``ping`` (a ``ping`` event after
-    ``message_start``), ``models`` (what ``/v1/models`` lists).
+    ``message_start``), ``models`` (what ``/v1/models`` lists). 429 and 5xx errors carry
+    ``retry-after: 1`` and ``retry-after-ms: 1`` (the SDK waits 1 ms) unless
+    :meth:`fail_next`'s ``headers`` override them. :meth:`reset` forgets scripted replies
+    too.
     """
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -358,87 +226,33 @@ class FakeAnthropic:
         ping: bool = True,
         models: Iterable[str] = ("claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"),
     ) -> None:
-        self.model_map: dict[str, str] = dict(model_map or {})
-        self.stream_chunks = stream_chunks
-        self.chunk_delay = chunk_delay
+        super().__init__(model_map=model_map, stream_chunks=stream_chunks, chunk_delay=chunk_delay)
         self.cache_creation_tokens = cache_creation_tokens
         self.cache_read_tokens = cache_read_tokens
         self.message_deltas = message_deltas
         self.ping = ping
         self.models = list(models)
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._faults: deque[_Fault] = deque()
-        self._stream_faults: deque[_StreamFault] = deque()
         self._scripts: deque[Script] = deque()
-        self._conns: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = _Server(("127.0.0.1", 0), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"FakeAnthropic:{self.port}")  # fmt: skip
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        httpd.server_close()
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:  # wake handler threads parked on keep-alive connections
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeAnthropic is not running")
-        return int(self._httpd.server_address[1])
 
     @property
     def base_url(self) -> str:
         """For ``Anthropic(base_url=...)`` and ``AnthropicBedrock(base_url=...)``."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     @property
     def vertex_base_url(self) -> str:
         """For ``AnthropicVertex(base_url=...)`` (Vertex's URLs start with ``/v1``)."""
-        return f"{self.base_url}/v1"
+        return f"{self.url}/v1"
 
-    @property
-    def last_request(self) -> RecordedRequest:
-        with self._lock:
-            return self.requests[-1]
+    def client(self, *, retries: int = 0, **options: Any) -> anthropic.Anthropic:
+        """An ``anthropic.Anthropic`` on this server (a test key; ``retries``: the SDK's
+        ``max_retries``; ``options`` go to the constructor)."""
+        return anthropic.Anthropic(
+            base_url=self.base_url, api_key="test", max_retries=retries, **options
+        )
 
-    def reset(self) -> None:
-        """Forget recorded requests, scripted replies and pending faults (keep settings)."""
-        with self._lock:
-            self.requests.clear()
-            self._faults.clear()
-            self._stream_faults.clear()
-            self._scripts.clear()
+    def _queues(self) -> list[deque[Any]]:
+        return [*super()._queues(), self._scripts]
 
     # -- scripted replies (consumed in order by Messages requests that are answered) -------
 
@@ -461,76 +275,23 @@ class FakeAnthropic:
         request answered by a fault does not consume a scripted reply.
         """
         script = Script(tuple(content), stop_reason, stop_sequence, usage, model)
-        with self._lock:
-            self._scripts.extend([script] * times)
+        self._put(self._scripts, *[script] * times)
 
-    # -- fault injection (each queued fault is consumed by one request, in order) ---------
-
-    def fail_next(
-        self,
-        status: int = 429,
-        times: int = 1,
-        body: JSON | str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``times`` requests with ``status`` and Anthropic's error JSON.
-
-        429 and 5xx carry ``retry-after: 1`` and ``retry-after-ms: 1`` (the SDK waits 1 ms)
-        unless ``headers`` overrides them; ``body`` replaces the JSON error (a str is sent
-        as text/plain).
-        """
-        with self._lock:
-            for _ in range(times):
-                self._faults.append(_Fault("fail", status, body, dict(headers or {})))
-
-    def stall_next(self, seconds: float) -> None:
-        """Sleep ``seconds`` before answering the next request (then answer normally)."""
-        with self._lock:
-            self._faults.append(_Fault("stall", seconds=seconds))
-
-    def drop_connection_next(self) -> None:
-        """Close the socket of the next request without answering."""
-        with self._lock:
-            self._faults.append(_Fault("drop"))
+    # -- stream faults (each consumed by the next streamed reply) ---------------------------
 
     def cut_stream_next(self, after_events: int = 1) -> None:
         """Make the next *streamed* reply send ``after_events`` events (``ping`` not
         counted), then close the connection (no ``message_stop``, no chunked terminator)."""
-        with self._lock:
-            self._stream_faults.append(_StreamFault("cut", after_events))
+        self.fault_stream_next(StreamFault("cut", after_events))
 
     def error_stream_next(
         self, after_events: int = 1, error_type: str = "overloaded_error"
     ) -> None:
         """Make the next *streamed* reply send ``after_events`` events, then an ``error``
         event (``{"type": "error", "error": {"type": error_type, ...}}``) and close."""
-        with self._lock:
-            self._stream_faults.append(_StreamFault("error", after_events, error_type))
+        self.fault_stream_next(StreamFault("error", after_events, error_type))
 
     def hang_stream_next(self, after_events: int, seconds: float) -> None:
         """Make the next *streamed* reply send ``after_events`` events, wait ``seconds``
         (the client's read timeout fires), then close the connection."""
-        with self._lock:
-            self._stream_faults.append(_StreamFault("hang", after_events, seconds=seconds))
-
-    # -- used by the handler --------------------------------------------------------------
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def _pop_fault(self) -> _Fault | None:
-        with self._lock:
-            return self._faults.popleft() if self._faults else None
-
-    def _pop_stream_fault(self) -> _StreamFault | None:
-        with self._lock:
-            return self._stream_faults.popleft() if self._stream_faults else None
-
-    def _pop_script(self) -> Script | None:
-        with self._lock:
-            return self._scripts.popleft() if self._scripts else None
-
-    def _track(self, conn: socket.socket, alive: bool) -> None:
-        with self._lock:
-            (self._conns.add if alive else self._conns.discard)(conn)
+        self.fault_stream_next(StreamFault("hang", after_events, seconds=seconds))

@@ -29,21 +29,18 @@ scripted, in order (:meth:`FakeGemini.script`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-import socket
-import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import pairwise
-from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, ClassVar, cast
 
 from google.genai import types
+
+from hilt_core.testing import loopback
+from hilt_core.testing.loopback import LoopbackHandler, LoopbackServer, StreamFault, split, words
 
 __all__ = ["FakeGemini", "RecordedRequest", "Reply"]
 
@@ -68,14 +65,9 @@ _STATUS = {
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
+class RecordedRequest(loopback.RecordedRequest):
     """One HTTP request as the server received it (header names lower-cased)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any  # the parsed JSON body, or None
     vertex: bool  # the path was a Vertex AI one
     model: str  # the model segment of the path ("gemini-2.5-flash")
 
@@ -98,25 +90,6 @@ class Reply:
     usage: JSON | None = None
 
 
-@dataclass
-class _Fault:
-    kind: str  # "fail" | "stall" | "drop"
-    status: int = 0
-    body: JSON | str | None = None
-    seconds: float = 0.0
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _split(text: str, n: int) -> list[str]:
-    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``)."""
-    n = max(1, n)
-    cuts = [len(text) * i // n for i in range(n + 1)]
-    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
-
-
 def _parts_text(content: Any) -> str:
     if not isinstance(content, dict):
         return ""
@@ -126,14 +99,14 @@ def _parts_text(content: Any) -> str:
 
 def _count(contents: list[Any], system: Any) -> int:
     """Prompt tokens: the words of every text part and function response."""
-    n = _words(_parts_text(system))
+    n = words(_parts_text(system))
     for content in contents:
-        n += _words(_parts_text(content))
+        n += words(_parts_text(content))
         for part in content.get("parts") or [] if isinstance(content, dict) else []:
             if isinstance(part, dict):
                 for key in ("functionCall", "functionResponse"):
                     if key in part:
-                        n += _words(json.dumps(part[key]))
+                        n += words(json.dumps(part[key]))
     return n
 
 
@@ -181,132 +154,62 @@ def _known(model: Any, data: JSON) -> JSON:
     return {k: v for k, v in data.items() if k in fields}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+class _Handler(LoopbackHandler):
     fake: FakeGemini
+    json_type: ClassVar[str] = "application/json; charset=UTF-8"
+    text_type: ClassVar[str] = json_type  # a stream without alt=sse is a JSON array, as text
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hanging up (timeouts, cut streams) are expected here
+    def response_headers(self) -> dict[str, str]:
+        return {"x-fake-gemini": "1"}
 
+    def error_body(self, status: int, message: str | None = None) -> JSON:
+        name = _STATUS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+        text = message or f"{name} (injected by FakeGemini)."
+        return {"error": {"code": status, "message": text, "status": name}}
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.fake._track(self.connection, False)
-        super().finish()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    do_GET = do_POST
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        fake = self.server.fake
-        url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        query = dict(parse_qsl(url.query))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        match = _PATH.match(url.path)
+    def recorded(
+        self, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> RecordedRequest:
+        match = _PATH.match(path)
         model = match.group("model").rsplit("/", 1)[-1] if match else ""
         vertex = bool(match and match.group("model").startswith("publishers/"))
-        fake._record(RecordedRequest(self.command, url.path, query, headers, body, vertex, model))
-        fault = fake._pop_fault()
-        if fault is not None and fault.kind == "stall":
-            fake._stopping.wait(fault.seconds)
-        elif fault is not None and fault.kind == "drop":
-            self._abort()
-            return
-        elif fault is not None:
-            self._error(fault.status, fault.body)
-            return
+        return RecordedRequest(self.command, path, query, headers, body, vertex, model)
+
+    def route(self, path: str, query: dict[str, str], body: Any) -> None:
+        match = _PATH.match(path)
         if match is None or self.command != "POST":
-            self._error(404, None)
+            self.reply_error(404, None)
             return
         if not isinstance(body, dict):
-            self._error(400, None)
+            self.reply_error(400, None)
             return
-        try:
-            self._route(match.group("method"), query, body, model)
-        except OSError:  # the client hung up (timeout, closed stream)
-            self.close_connection = True
-        except Exception as exc:  # reported to the client as a server error
-            message = f"FakeGemini failed: {type(exc).__name__}: {exc}"
-            self._error(500, {"error": {"code": 500, "status": "INTERNAL", "message": message}})
-
-    def _route(self, method: str, query: dict[str, str], body: JSON, model: str) -> None:
-        fake = self.server.fake
-        model = fake.model_map.get(model, model)
+        method, model = match.group("method"), match.group("model").rsplit("/", 1)[-1]
+        model = self.fake.model(model)
         if method == "generateContent":
-            self._json(200, self._generate(body, model)[0])
+            self.reply_json(200, self._generate(body, model)[0])
         elif method == "streamGenerateContent":
             self._stream_generate(body, model, sse=query.get("alt") == "sse")
         elif method == "batchEmbedContents":
             texts = [_parts_text(r.get("content")) for r in body.get("requests") or []]
-            self._json(200, self._embeddings(texts, "batch"))
+            self.reply_json(200, self._embeddings(texts, "batch"))
         elif method == "embedContent":
-            self._json(200, self._embeddings([_parts_text(body.get("content"))], "single"))
+            self.reply_json(200, self._embeddings([_parts_text(body.get("content"))], "single"))
         elif method == "predict":
             texts = [str(i.get("content") or "") for i in body.get("instances") or []]
-            self._json(200, self._embeddings(texts, "predict"))
+            self.reply_json(200, self._embeddings(texts, "predict"))
         elif method == "countTokens":
             contents = body.get("contents") or []
-            self._json(200, {"totalTokens": _count(contents, body.get("systemInstruction"))})
+            self.reply_json(200, {"totalTokens": _count(contents, body.get("systemInstruction"))})
         else:
-            self._error(404, None)
-
-    def _head(self, status: int, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("x-fake-gemini", "1")
-
-    def _json(self, status: int, payload: JSON | str) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload)
-        self._head(status, "application/json; charset=UTF-8")
-        data = text.encode()
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, status: int, body: JSON | str | None) -> None:
-        name = _STATUS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
-        message = f"{name} (injected by FakeGemini)."
-        payload = body or {"error": {"code": status, "message": message, "status": name}}
-        try:
-            self._json(status, payload)
-        except OSError:
-            self.close_connection = True
-
-    def _abort(self) -> None:
-        """Close the socket now: no response, or a chunked body without its terminator."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.reply_error(404, None)
 
     # -- generateContent -----------------------------------------------------------------
 
     def _generate(self, body: JSON, model: str, pieces: int = 0) -> tuple[JSON, list[JSON]]:
         """The whole answer, and (for a stream: ``pieces`` > 0 text chunks) its chunks."""
-        fake = self.server.fake
+        fake = self.fake
         contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
-        reply = fake._pop_reply() or self._default_reply(body, contents)
+        reply = fake._take(fake._replies) or self._default_reply(body, contents)
         config = body.get("generationConfig") or {}
         thinking = config.get("thinkingConfig") or {}
         thought = reply.thought
@@ -315,8 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = _count(contents, body.get("systemInstruction"))
         calls = [{"name": n, "args": a} for n, a in reply.function_calls]
         answer = reply.text or ""
-        candidates = _words(answer) + sum(_words(json.dumps(c)) for c in calls)
-        thoughts = fake.thoughts_tokens + (_words(thought) if thought else 0)
+        candidates = words(answer) + sum(words(json.dumps(c)) for c in calls)
+        thoughts = fake.thoughts_tokens + (words(thought) if thought else 0)
         usage = reply.usage or self._usage(prompt, candidates, thoughts)
         base: JSON = {"modelVersion": reply.model_version or model,
                       "responseId": uuid.uuid4().hex[:20]}  # fmt: skip
@@ -343,12 +246,12 @@ class _Handler(BaseHTTPRequestHandler):
             # Every chunk carries the usage so far (as Gemini does): the last one is the
             # whole call's, and summing them would overcount.
             head: list[JSON] = [{"text": thought, "thought": True}] if thought else []
-            texts = _split(reply.text, pieces) if reply.text else []
+            texts = split(reply.text, pieces) if reply.text else []
             said = 0
             if head:
                 chunks.append(response(head, None, self._usage(prompt, 0, thoughts)))
             for i, piece in enumerate(texts):
-                said += _words(piece)
+                said += words(piece)
                 last = i == len(texts) - 1 and not calls
                 part_usage = usage if last else self._usage(prompt, said, thoughts)
                 chunks.append(response([{"text": piece}], reply.finish_reason if last else None,
@@ -362,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         return "/publishers/" in self.path
 
     def _usage(self, prompt: int, candidates: int, thoughts: int) -> JSON:
-        fake = self.server.fake
+        fake = self.fake
         usage: JSON = {"promptTokenCount": prompt + fake.cached_tokens}
         if candidates:
             usage["candidatesTokenCount"] = candidates
@@ -401,51 +304,39 @@ class _Handler(BaseHTTPRequestHandler):
         return Reply(text="Echo: " + user)
 
     def _stream_generate(self, body: JSON, model: str, sse: bool) -> None:
-        fake = self.server.fake
+        fake = self.fake
         _, chunks = self._generate(body, model, fake.stream_chunks)
         events = [f"data: {json.dumps(c)}\r\n\r\n" for c in chunks]
-        cut = fake._pop_cut()
-        if cut is not None:
-            kind, after, status = cut
-            events = events[:after]
-            if kind == "error":
-                name = _STATUS.get(status, "INTERNAL")
-                error = {"error": {"code": status, "message": f"{name} mid-stream (FakeGemini).",
-                                   "status": name}}  # fmt: skip
+        fault = fake.take_stream_fault()
+        if fault is not None:
+            events = events[: fault.after]
+            if fault.kind == "error":
+                name = _STATUS.get(fault.detail, "INTERNAL")
+                error = {"error": {"code": fault.detail, "status": name,
+                                   "message": f"{name} mid-stream (FakeGemini)."}}  # fmt: skip
                 events.append(f"data: {json.dumps(error)}\r\n\r\n")
         if not sse:  # a JSON array, as the REST API sends without alt=sse
-            self._json(200, json.dumps(chunks))
+            self.reply_json(200, json.dumps(chunks))
             return
-        self._head(200, "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
-        for event in events:
-            if fake.chunk_delay:
-                fake._stopping.wait(fake.chunk_delay)
-            data = event.encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-        if cut is not None and cut[0] == "cut":
-            self._abort()
-            return
-        self.wfile.write(b"0\r\n\r\n")
+        cut = fault is not None and fault.kind == "cut"
+        self.reply_chunked(events, "text/event-stream", cut=cut)
 
     # -- embeddings ----------------------------------------------------------------------
 
     def _embeddings(self, texts: list[str], kind: str) -> JSON:
-        dim = self.server.fake.embedding_dim
+        dim = self.fake.embedding_dim
         vectors = []
         for text in texts:
             digest = b""
             while len(digest) < dim:
                 digest += hashlib.sha256(text.encode() + len(digest).to_bytes(4, "big")).digest()
             vectors.append([round(b / 127.5 - 1.0, 4) for b in digest[:dim]])
-        tokens = sum(_words(t) for t in texts)
+        tokens = sum(words(t) for t in texts)
         usage = {"promptTokenCount": tokens, "totalTokenCount": tokens}
         if kind == "predict":  # Vertex AI text-embedding models
             predictions = []
             for text, vector in zip(texts, vectors, strict=True):
-                stats = {"token_count": _words(text), "truncated": False}
+                stats = {"token_count": words(text), "truncated": False}
                 embedding = _wire(types.ContentEmbedding, {"values": vector})
                 predictions.append({"embeddings": {**embedding, "statistics": stats}})
             return {"predictions": predictions, "metadata": {"billableCharacterCount":
@@ -461,8 +352,17 @@ class _Handler(BaseHTTPRequestHandler):
         return _wire(types.EmbedContentResponse, data)
 
 
-class FakeGemini:
-    """A Gemini-compatible server on ``127.0.0.1:<free port>``, run in a daemon thread."""
+class FakeGemini(LoopbackServer):
+    """A Gemini-compatible server on ``127.0.0.1:<free port>``, run in a daemon thread.
+
+    Settings (attributes, changeable while it runs): ``model_map`` (requested model ->
+    model in the reply), ``stream_chunks``, ``chunk_delay`` (seconds before each streamed
+    event), ``cached_tokens`` / ``thoughts_tokens`` / ``tool_use_tokens`` (put in every
+    usage), ``thinking`` (a thought part before every answer), ``embedding_dim``.
+    :meth:`reset` forgets scripted replies too.
+    """
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -476,69 +376,18 @@ class FakeGemini:
         thinking: bool = False,
         embedding_dim: int = 8,
     ) -> None:
-        self.model_map: dict[str, str] = dict(model_map or {})
-        self.stream_chunks = stream_chunks
-        self.chunk_delay = chunk_delay
+        super().__init__(model_map=model_map, stream_chunks=stream_chunks, chunk_delay=chunk_delay)
         self.cached_tokens = cached_tokens
         self.thoughts_tokens = thoughts_tokens
         self.tool_use_tokens = tool_use_tokens
         self.thinking = thinking
         self.embedding_dim = embedding_dim
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._faults: deque[_Fault] = deque()
-        self._cuts: deque[tuple[str, int, int]] = deque()
         self._replies: deque[Reply] = deque()
-        self._conns: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = _Server(("127.0.0.1", 0), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"FakeGemini:{self.port}")  # fmt: skip
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        httpd.server_close()
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:  # wake handler threads parked on keep-alive connections
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeGemini is not running")
-        return int(self._httpd.server_address[1])
 
     @property
     def base_url(self) -> str:
         """For ``genai.Client(http_options=types.HttpOptions(base_url=...))``."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     def client(
         self,
@@ -574,71 +423,23 @@ class FakeGemini:
 
     @property
     def last_request(self) -> RecordedRequest:
-        with self._lock:
-            return self.requests[-1]
+        return cast(RecordedRequest, super().last_request)  # every request the handler keeps
 
-    def reset(self) -> None:
-        """Forget recorded requests, scripted replies and pending faults."""
-        with self._lock:
-            self.requests.clear()
-            self._faults.clear()
-            self._cuts.clear()
-            self._replies.clear()
+    def _queues(self) -> list[deque[Any]]:
+        return [*super()._queues(), self._replies]
 
     # -- scripting (each queued item is used by one request, in order) -------------------
 
     def script(self, *replies: Reply) -> None:
         """Answer the next generateContent / streamGenerateContent requests with these."""
-        with self._lock:
-            self._replies.extend(replies)
-
-    def fail_next(self, status: int = 429, times: int = 1, body: JSON | str | None = None) -> None:
-        """Answer the next ``times`` requests with ``status`` and a Google error body
-        (``{"error": {"code", "message", "status"}}``; ``body`` replaces it)."""
-        with self._lock:
-            for _ in range(times):
-                self._faults.append(_Fault("fail", status, body))
-
-    def stall_next(self, seconds: float) -> None:
-        """Sleep ``seconds`` before answering the next request (then answer normally)."""
-        with self._lock:
-            self._faults.append(_Fault("stall", seconds=seconds))
-
-    def drop_connection_next(self) -> None:
-        """Close the socket of the next request without answering."""
-        with self._lock:
-            self._faults.append(_Fault("drop"))
+        self._put(self._replies, *replies)
 
     def cut_stream_next(self, after_chunks: int = 1) -> None:
         """Make the next stream send ``after_chunks`` events, then close the connection
         abruptly (no chunked-encoding terminator)."""
-        with self._lock:
-            self._cuts.append(("cut", after_chunks, 0))
+        self.fault_stream_next(StreamFault("cut", after_chunks))
 
     def error_in_stream_next(self, after_chunks: int = 1, status: int = 500) -> None:
         """Make the next stream send ``after_chunks`` events, then an error event
         (``data: {"error": ...}``), as Gemini reports a failure mid-stream."""
-        with self._lock:
-            self._cuts.append(("error", after_chunks, status))
-
-    # -- used by the handler --------------------------------------------------------------
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def _pop_fault(self) -> _Fault | None:
-        with self._lock:
-            return self._faults.popleft() if self._faults else None
-
-    def _pop_cut(self) -> tuple[str, int, int] | None:
-        with self._lock:
-            return self._cuts.popleft() if self._cuts else None
-
-    def _pop_reply(self) -> Reply | None:
-        with self._lock:
-            return self._replies.popleft() if self._replies else None
-
-    def _track(self, conn: socket.socket, alive: bool) -> None:
-        with self._lock:
-            (self._conns.add if alive else self._conns.discard)(conn)
+        self.fault_stream_next(StreamFault("error", after_chunks, status))

@@ -19,33 +19,37 @@ A chat request whose last user text starts with ``refuse`` gets that reply as a 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import re
-import socket
 import struct
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import count, pairwise
-from typing import Any, Self, get_args
-from urllib.parse import parse_qsl, urlsplit
+from itertools import count
+from typing import Any, ClassVar, get_args
 
+import openai
 from openai import BaseModel
 from openai.types import Completion, CreateEmbeddingResponse
 from openai.types import responses as r
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from hilt_core.testing.loopback import (
+    LoopbackHandler,
+    LoopbackServer,
+    RecordedRequest,
+    StreamFault,
+    split,
+    words,
+)
 
 __all__ = ["FakeOpenAI", "RecordedRequest"]
 
 JSON = dict[str, Any]
 _FINGERPRINT = "fp_hilt_fake"
 _DONE = "data: [DONE]\n\n"
+_SSE = "text/event-stream; charset=utf-8"
 _AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(/.*)$")
 _EVENT_CLASSES: tuple[type[BaseModel], ...] = (
     r.ResponseCreatedEvent, r.ResponseInProgressEvent, r.ResponseOutputItemAddedEvent,
@@ -65,26 +69,6 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
     500: ("server_error", None, "The server had an error (injected by FakeOpenAI)."),
     503: ("server_error", None, "The engine is currently overloaded."),
 }
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One HTTP request as the server received it (header names lower-cased)."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any  # the parsed JSON body, or None
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail" | "stall" | "drop"
-    status: int = 0
-    body: JSON | str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 _SAFE = {"filtered": False, "severity": "safe"}
@@ -115,10 +99,6 @@ def _new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:24]
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 def _text_of(content: Any) -> str:
     """Text of a message content: a string, or the text parts of a list joined by spaces."""
     if isinstance(content, str):
@@ -134,13 +114,6 @@ def _last_user_text(messages: list[Any]) -> str:
         if isinstance(msg, dict) and msg.get("role") == "user":
             return _text_of(msg.get("content"))
     return ""
-
-
-def _split(text: str, n: int) -> list[str]:
-    """``text`` in ``n`` contiguous non-empty pieces (fewer when it is shorter than ``n``)."""
-    n = max(1, n)
-    cuts = [len(text) * i // n for i in range(n + 1)]
-    return [text[a:b] for a, b in pairwise(cuts) if b > a] or [""]
 
 
 def schema_default(schema: Any, root: Any = None, depth: int = 0) -> Any:
@@ -206,76 +179,28 @@ def _json_reply(fmt: Any, echo: str) -> str | None:
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default backlog (5) resets connections when dozens of clients connect
-    # at once (50 asyncio tasks); a real API endpoint accepts them.
-    request_queue_size = 256
+class _Handler(LoopbackHandler):
     fake: FakeOpenAI
+    # The SDK ignores "retry-after: 0" (it backs off 0.5 s+); "retry-after-ms: 1" wins.
+    retry_headers: ClassVar[dict[str, str]] = {"retry-after": "0", "retry-after-ms": "1"}
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hanging up (timeouts, cut streams) are expected here
+    def response_headers(self) -> dict[str, str]:
+        return {"x-request-id": _new_id("req_"), "openai-processing-ms": "1"}
 
+    def error_body(self, status: int, message: str | None = None) -> JSON:
+        kind, code, default = _ERRORS.get(
+            status, ("server_error" if status >= 500 else "invalid_request_error", None, "Error")
+        )
+        error = {"message": message or default, "type": kind, "param": None, "code": code}
+        return {"error": error}
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.fake._track(self.connection, False)
-        super().finish()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    do_GET = do_DELETE = do_POST
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        fake = self.server.fake
-        url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        query = dict(parse_qsl(url.query))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        fake._record(RecordedRequest(self.command, url.path, query, headers, body))
-        fault = fake._pop_fault()
-        if fault is not None and fault.kind == "stall":
-            fake._stopping.wait(fault.seconds)
-        elif fault is not None and fault.kind == "drop":
-            self._abort()
-            return
-        elif fault is not None:
-            self._error(fault.status, fault.body, fault.headers)
-            return
-        try:
-            self._route(url.path, query, body)
-        except OSError:  # the client hung up (timeout, closed stream)
-            self.close_connection = True
-        except Exception as exc:  # reported to the client, never retried
-            message = f"FakeOpenAI failed: {type(exc).__name__}: {exc}"
-            payload = {"error": {"message": message, "type": "fake_server_error", "code": None}}
-            self._error(500, payload, {"x-should-retry": "false"})
-
-    def _route(self, path: str, query: dict[str, str], body: Any) -> None:
+    def route(self, path: str, query: dict[str, str], body: Any) -> None:
         deployment = None
         match = _AZURE_DEPLOYMENT.match(path)
         if match:
             deployment, path = match.group(1), match.group(2)
             if "api-version" not in query:
-                self._error(404, {"error": {"code": "404", "message": "Resource not found"}})
+                self.reply_error(404, {"error": {"code": "404", "message": "Resource not found"}})
                 return
         else:
             for prefix in ("/openai/v1/", "/openai/", "/v1/"):
@@ -290,82 +215,27 @@ class _Handler(BaseHTTPRequestHandler):
         }
         handler = routes.get(path.rstrip("/"))
         if handler is None or self.command != "POST":
-            self._error(404, None)
+            self.reply_error(404, None)
             return
         if not isinstance(body, dict):
-            self._error(400, {"error": {"message": "Body must be a JSON object."}})
+            self.reply_error(400, {"error": {"message": "Body must be a JSON object."}})
             return
         model = deployment or str(body.get("model") or "")
         self.azure_deployment = deployment is not None
-        handler(body, self.server.fake.model_map.get(model, model))
-
-    def _head(self, status: int, content_type: str, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("x-request-id", _new_id("req_"))
-        self.send_header("openai-processing-ms", "1")
-        for name, value in headers.items():
-            self.send_header(name, value)
-
-    def _json(
-        self, status: int, payload: JSON | str, headers: dict[str, str] | None = None
-    ) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload)
-        kind = "text/plain" if isinstance(payload, str) else "application/json"
-        self._head(status, kind, headers or {})
-        data = text.encode()
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(
-        self, status: int, body: JSON | str | None, headers: dict[str, str] | None = None
-    ) -> None:
-        kind, code, message = _ERRORS.get(
-            status, ("server_error" if status >= 500 else "invalid_request_error", None, "Error")
-        )
-        payload = body or {"error": {"message": message, "type": kind, "param": None, "code": code}}
-        # The SDK ignores "retry-after: 0" (it backs off 0.5 s+); "retry-after-ms: 1" wins.
-        retryable = status in (408, 409, 429) or status >= 500
-        extra = {"retry-after": "0", "retry-after-ms": "1"} if retryable else {}
-        try:
-            self._json(status, payload, {**extra, **(headers or {})})
-        except OSError:
-            self.close_connection = True
-
-    def _abort(self) -> None:
-        """Close the socket now: no response, or a chunked body without its terminator."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        handler(body, self.fake.model(model))
 
     def _stream(self, events: list[str]) -> None:
-        """Send SSE events as a chunked body, honouring ``chunk_delay`` and cut faults."""
-        fake = self.server.fake
-        cut = fake._pop_cut()
-        if cut is not None:
-            events = [e for e in events if e != _DONE][:cut]
-        self._head(200, "text/event-stream; charset=utf-8", {"cache-control": "no-cache"})
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
-        for event in events:
-            if fake.chunk_delay:
-                fake._stopping.wait(fake.chunk_delay)
-            data = event.encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-        if cut is not None:
-            self._abort()
-            return
-        self.wfile.write(b"0\r\n\r\n")
+        """Send SSE events, as the server's stream faults say (a cut drops ``[DONE]``)."""
+        fault = self.fake.take_stream_fault()
+        if fault is not None:
+            events = [e for e in events if e != _DONE][: fault.after]
+        headers = {"cache-control": "no-cache"}
+        self.reply_chunked(events, _SSE, cut=fault is not None, headers=headers)
 
     # -- endpoints ------------------------------------------------------------------------
 
     def _usage(self, prompt: int, completion: int) -> JSON:
-        fake = self.server.fake
+        fake = self.fake
         completion += fake.reasoning_tokens
         zeros = ("audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens")
         return {
@@ -383,8 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         tool = _pick_tool(body, user)
         refuse = user.startswith("refuse") and not tool
         n = int(body.get("n") or 1)
-        prompt = sum(_words(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
-        usage = self._usage(prompt, n * _words(" ".join(tool) if tool else text))
+        prompt = sum(words(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+        usage = self._usage(prompt, n * words(" ".join(tool) if tool else text))
         finish = "tool_calls" if tool else "stop"
         call_id = _new_id("call_")
         base = {"id": _new_id("chatcmpl-"), "created": int(time.time()), "model": model,
@@ -398,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
             choices = [{"index": i, "message": message, "logprobs": None, "finish_reason": finish}
                        for i in range(n)]  # fmt: skip
             payload = {**base, "object": "chat.completion", "choices": choices, "usage": usage}
-            self._json(200, _wire(ChatCompletion, payload))
+            self.reply_json(200, _wire(ChatCompletion, payload))
             return
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -412,7 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
         def choice(i: int, delta: JSON, finish_reason: str | None = None) -> JSON:
             return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
 
-        pieces = _split(tool[1] if tool else text, self.server.fake.stream_chunks)
+        pieces = split(tool[1] if tool else text, self.fake.stream_chunks)
         events = []
         if getattr(self, "azure_deployment", False):
             # Azure's first chunk: the prompt's content-filter results, no model, no id.
@@ -446,12 +316,12 @@ class _Handler(BaseHTTPRequestHandler):
         fmt = (body.get("text") or {}).get("format")
         text = _json_reply(fmt, "Echo: " + user) or "Echo: " + user
         tool = _pick_tool(body, user)
-        fake = self.server.fake
-        prompt = _words(str(body.get("instructions") or ""))
+        fake = self.fake
+        prompt = words(str(body.get("instructions") or ""))
         prompt += sum(
-            _words(_text_of(i.get("content")) or str(i.get("output") or "")) for i in items
+            words(_text_of(i.get("content")) or str(i.get("output") or "")) for i in items
         )
-        output = _words(" ".join(tool) if tool else text) + fake.reasoning_tokens
+        output = words(" ".join(tool) if tool else text) + fake.reasoning_tokens
         usage = {
             "input_tokens": prompt,
             "input_tokens_details": {"cached_tokens": fake.cached_tokens, "cache_write_tokens": 0},
@@ -480,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
             **{key: body.get(key) for key in echoed},
         }  # fmt: skip
         if not body.get("stream"):
-            self._json(200, _wire(r.Response, response))
+            self.reply_json(200, _wire(r.Response, response))
             return
 
         seq = count()
@@ -498,7 +368,7 @@ class _Handler(BaseHTTPRequestHandler):
         if tool:
             added = {**item, "status": "in_progress", "arguments": ""}
             events.append(event("response.output_item.added", output_index=0, item=added))
-            for piece in _split(tool[1], fake.stream_chunks):
+            for piece in split(tool[1], fake.stream_chunks):
                 events.append(event("response.function_call_arguments.delta", delta=piece, **at))
             events.append(event("response.function_call_arguments.done", arguments=tool[1], **at))
         else:
@@ -507,7 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
             at["content_index"] = 0
             events.append(event("response.output_item.added", output_index=0, item=added))
             events.append(event("response.content_part.added", part=empty, **at))
-            for piece in _split(text, fake.stream_chunks):
+            for piece in split(text, fake.stream_chunks):
                 events.append(event("response.output_text.delta", delta=piece, logprobs=[], **at))
             events.append(event("response.output_text.done", text=text, logprobs=[], **at))
             events.append(event("response.content_part.done", part=part, **at))
@@ -520,10 +390,10 @@ class _Handler(BaseHTTPRequestHandler):
         inputs: list[Any] = [raw] if isinstance(raw, str) else list(raw or [])
         if inputs and all(isinstance(x, int) for x in inputs):
             inputs = [inputs]  # one tokenized input
-        dim = int(body.get("dimensions") or self.server.fake.embedding_dim)
+        dim = int(body.get("dimensions") or self.fake.embedding_dim)
         data, tokens = [], 0
         for index, item in enumerate(inputs):
-            tokens += _words(item) if isinstance(item, str) else len(item)
+            tokens += words(item) if isinstance(item, str) else len(item)
             seed, digest = json.dumps(item).encode(), b""
             while len(digest) < dim:
                 digest += hashlib.sha256(seed + len(digest).to_bytes(4, "big")).digest()
@@ -540,21 +410,21 @@ class _Handler(BaseHTTPRequestHandler):
                 entry["embedding"] = base64.b64encode(
                     struct.pack(f"<{len(floats)}f", *floats)
                 ).decode()
-        self._json(200, payload)
+        self.reply_json(200, payload)
 
     def _completions(self, body: JSON, model: str) -> None:
         raw = body.get("prompt")
         prompts = [raw] if isinstance(raw, str) else [p for p in raw or [] if isinstance(p, str)]
         n = int(body.get("n") or 1)
         texts = ["Echo: " + p for p in prompts for _ in range(n)] or ["Echo: "]
-        usage = self._usage(sum(map(_words, prompts)), sum(map(_words, texts)))
+        usage = self._usage(sum(map(words, prompts)), sum(map(words, texts)))
         usage.pop("prompt_tokens_details")
         base = {"id": _new_id("cmpl-"), "object": "text_completion", "created": int(time.time()),
                 "model": model, "system_fingerprint": _FINGERPRINT}  # fmt: skip
         if not body.get("stream"):
             choices = [{"index": i, "text": t, "logprobs": None, "finish_reason": "stop"}
                        for i, t in enumerate(texts)]  # fmt: skip
-            self._json(200, _wire(Completion, {**base, "choices": choices, "usage": usage}))
+            self.reply_json(200, _wire(Completion, {**base, "choices": choices, "usage": usage}))
             return
 
         def chunk(index: int, piece: str, finish: str | None, **extra: Any) -> str:
@@ -568,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
         events = [
             chunk(i, piece, None)
             for i, t in enumerate(texts)
-            for piece in _split(t, self.server.fake.stream_chunks)
+            for piece in split(t, self.fake.stream_chunks)
         ]
         events += [chunk(i, "", "stop") for i in range(len(texts))]
         if (body.get("stream_options") or {}).get("include_usage"):
@@ -576,8 +446,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream([*events, _DONE])
 
 
-class FakeOpenAI:
-    """An OpenAI-compatible server on ``127.0.0.1:<free port>``, run in a daemon thread."""
+class FakeOpenAI(LoopbackServer):
+    """An OpenAI-compatible server on ``127.0.0.1:<free port>``, run in a daemon thread.
+
+    Settings (attributes, changeable while it runs): ``model_map`` (requested model ->
+    model in the reply), ``stream_chunks``, ``chunk_delay`` (seconds before each streamed
+    event), ``cached_tokens`` / ``reasoning_tokens`` (put in every usage),
+    ``embedding_dim``. 429 and 5xx errors carry ``retry-after: 0`` and ``retry-after-ms:
+    1`` (the SDK retries at once) unless :meth:`fail_next`'s ``headers`` override them.
+    """
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -589,132 +468,27 @@ class FakeOpenAI:
         reasoning_tokens: int = 0,
         embedding_dim: int = 8,
     ) -> None:
-        self.model_map: dict[str, str] = dict(model_map or {})
-        self.stream_chunks = stream_chunks
-        self.chunk_delay = chunk_delay
+        super().__init__(model_map=model_map, stream_chunks=stream_chunks, chunk_delay=chunk_delay)
         self.cached_tokens = cached_tokens
         self.reasoning_tokens = reasoning_tokens
         self.embedding_dim = embedding_dim
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._faults: deque[_Fault] = deque()
-        self._cuts: deque[int] = deque()
-        self._conns: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = _Server(("127.0.0.1", 0), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"FakeOpenAI:{self.port}")  # fmt: skip
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        httpd.server_close()
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:  # wake handler threads parked on keep-alive connections
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeOpenAI is not running")
-        return int(self._httpd.server_address[1])
 
     @property
     def azure_endpoint(self) -> str:
         """For ``AzureOpenAI(azure_endpoint=...)``."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     @property
     def base_url(self) -> str:
         """For ``OpenAI(base_url=...)``."""
-        return f"{self.azure_endpoint}/v1"
+        return f"{self.url}/v1"
 
-    @property
-    def last_request(self) -> RecordedRequest:
-        with self._lock:
-            return self.requests[-1]
-
-    def reset(self) -> None:
-        """Forget recorded requests and pending faults (settings are kept)."""
-        with self._lock:
-            self.requests.clear()
-            self._faults.clear()
-            self._cuts.clear()
-
-    # -- fault injection (each queued fault is consumed by one request, in order) ---------
-
-    def fail_next(
-        self,
-        status: int = 429,
-        times: int = 1,
-        body: JSON | str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``times`` requests with ``status`` and an OpenAI error body.
-
-        429/5xx carry ``retry-after: 0`` and ``retry-after-ms: 1`` unless ``headers``
-        overrides them; ``body`` replaces the JSON error (a str is sent as text/plain).
-        """
-        with self._lock:
-            for _ in range(times):
-                self._faults.append(_Fault("fail", status, body, dict(headers or {})))
-
-    def stall_next(self, seconds: float) -> None:
-        """Sleep ``seconds`` before answering the next request (then answer normally)."""
-        with self._lock:
-            self._faults.append(_Fault("stall", seconds=seconds))
-
-    def drop_connection_next(self) -> None:
-        """Close the socket of the next request without answering."""
-        with self._lock:
-            self._faults.append(_Fault("drop"))
+    def client(self, *, retries: int = 0, **options: Any) -> openai.OpenAI:
+        """An ``openai.OpenAI`` on this server (a test key; ``retries``: the SDK's
+        ``max_retries``; ``options`` go to the constructor)."""
+        return openai.OpenAI(base_url=self.base_url, api_key="test", max_retries=retries, **options)
 
     def cut_stream_next(self, after_chunks: int = 1) -> None:
         """Make the next *streamed* response send ``after_chunks`` SSE events, then close the
         connection abruptly (no ``[DONE]``, no chunked-encoding terminator)."""
-        with self._lock:
-            self._cuts.append(after_chunks)
-
-    # -- used by the handler --------------------------------------------------------------
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def _pop_fault(self) -> _Fault | None:
-        with self._lock:
-            return self._faults.popleft() if self._faults else None
-
-    def _pop_cut(self) -> int | None:
-        with self._lock:
-            return self._cuts.popleft() if self._cuts else None
-
-    def _track(self, conn: socket.socket, alive: bool) -> None:
-        with self._lock:
-            (self._conns.add if alive else self._conns.discard)(conn)
+        self.fault_stream_next(StreamFault("cut", after_chunks))

@@ -1,8 +1,4 @@
-"""A test kit for plugin authors: fixtures, and contracts every backend and every provider
-should pass.
-
-It is a pytest plugin (entry point ``pytest11: hilt``), so with hilt-core installed the
-fixtures are available in any test suite::
+"""Contracts every backend and every provider should pass: subclass one in your tests::
 
     from hilt_core.testing import BackendContract
 
@@ -21,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,9 +27,16 @@ from hilt_core.instrument import instrument, uninstrument
 from hilt_core.model import ACTIONS, Actor, Content, Event, Metrics
 from hilt_core.provider.conversation import opening_id
 from hilt_core.provider.streams import open_streams
-from hilt_core.registry import Registry, default_registry
+from hilt_core.registry import default_registry
 from hilt_core.session import Session
+from hilt_core.testing.harness import scrub
+from hilt_core.testing.loopback import LoopbackServer
 from hilt_core.vocab import TOKENS
+
+__all__ = ["BackendContract", "ProviderContract", "make_event", "stainless_patch_points"]
+
+# What a server makes fresh on every reply (ids, times): set aside to compare two results.
+_IDS = frozenset({"id", "created", "created_at", "completed_at", "call_id", "item_id"})
 
 
 def make_event(i: int = 0, **overrides: Any) -> Event:
@@ -47,22 +51,6 @@ def make_event(i: int = 0, **overrides: Any) -> Event:
     }
     fields.update(overrides)
     return Event(**fields)
-
-
-@pytest.fixture
-def hilt_registry() -> Registry:
-    """A fresh registry that has loaded the installed entry points."""
-    reg = Registry()
-    reg.load()
-    return reg
-
-
-@pytest.fixture
-def hilt_clean() -> Iterator[None]:
-    """Uninstrument after the test, whatever it did."""
-    yield
-    uninstrument()
-    GLOBAL.session = None
 
 
 class BackendContract:
@@ -123,17 +111,43 @@ class BackendContract:
 
 class ProviderContract:
     """Subclass as ``TestMyProvider(ProviderContract)``; set :attr:`provider` (the
-    entry-point name), define a ``client`` fixture (an SDK client talking to a loopback
-    server the fixture starts) and the methods below. Each test instruments HILT into a
+    entry-point name), give it a client of the SDK on a loopback server (set :attr:`fake`,
+    and define :meth:`connect` unless the fake has a ``client()``; or define a ``client``
+    fixture of your own) and define the methods below. Each test instruments HILT into a
     JSONL file of its own and reaches the provider by name, as a user does."""
 
     provider: str = ""
     error_type: type[BaseException] = Exception  # what a failed call raises to the app
+    #: A fake of the SDK's API built on :class:`~hilt_core.testing.LoopbackServer`: the
+    #: ``client`` fixture starts one for each test, as :attr:`server`.
+    fake: type[LoopbackServer] | None = None
+    server: LoopbackServer
 
     # -- what the subclass defines --------------------------------------------------------
+    def connect(self, server: Any) -> Any:
+        """A client of the SDK on ``server`` (a running :attr:`fake`): by default the fake's
+        own ``client()``. Its ``close()``, if it has one, is called after the test."""
+        make = getattr(server, "client", None)
+        if not callable(make):
+            raise NotImplementedError(f"{type(server).__name__} has no client(): define connect()")
+        return make()
+
     @pytest.fixture
-    def client(self) -> Any:
-        raise NotImplementedError("define a `client` fixture in your ProviderContract")
+    def client(self) -> Iterator[Any]:
+        if self.fake is None:
+            raise NotImplementedError(
+                "set `fake` and define `connect()` in your ProviderContract, "
+                "or define a `client` fixture"
+            )
+        with self.fake() as server:
+            self.server = server
+            client = self.connect(server)
+            try:
+                yield client
+            finally:
+                close = getattr(client, "close", None)
+                if callable(close):
+                    close()
 
     def ask(self, client: Any, text: str, system: str | None = None) -> Any:
         """Make one call (not streamed) with ``system`` (if any) and the user ``text``;
@@ -146,8 +160,12 @@ class ProviderContract:
         raise NotImplementedError
 
     def fail_next(self, client: Any) -> None:
-        """Make the server answer the next call with an HTTP error (429 or 5xx)."""
-        raise NotImplementedError
+        """Make the server answer the next call with an HTTP error (429 or 5xx); by default
+        :attr:`server` answers 429."""
+        server = getattr(self, "server", None)
+        if server is None:
+            raise NotImplementedError("define fail_next() in your ProviderContract")
+        server.fail_next(429)
 
     def patch_points(self) -> list[tuple[Any, str]]:
         """``(owner, attribute name)`` of every object the patch replaces."""
@@ -183,6 +201,14 @@ class ProviderContract:
         assert len(answers) == 1, f"one call must write one answer, not {len(answers)}"
         return prompts[0], answers[0]
 
+    def _logged_call(
+        self, client: Any, tmp_path: Path, text: str, system: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Instrument, make one call, and return its (prompt, answer) events."""
+        path = self._instrument(tmp_path)
+        self.ask(client, text, system=system)
+        return self._pair(self._events(path))
+
     # -- the contract ------------------------------------------------------------------------
     def test_patch_and_undo_restore_the_exact_objects(
         self, tmp_path: Path, hilt_clean: None
@@ -216,14 +242,12 @@ class ProviderContract:
         plain = self.view(self.ask(client, "same"))
         self._instrument(tmp_path)
         got = self.view(self.ask(client, "same"))
-        assert _scrub_ids(got) == _scrub_ids(plain)
+        assert scrub(got, _IDS) == scrub(plain, _IDS)
 
     def test_prompt_and_completion_are_linked_and_well_formed(
         self, client: Any, tmp_path: Path, hilt_clean: None
     ) -> None:
-        path = self._instrument(tmp_path)
-        self.ask(client, "hello there", system="be brief")
-        prompt, answer = self._pair(self._events(path))
+        prompt, answer = self._logged_call(client, tmp_path, "hello there", system="be brief")
         assert answer["action"] == "completion"
         assert prompt["actor"] == {"type": "human", "id": "user"}
         assert answer["actor"]["type"] == "agent"
@@ -244,9 +268,9 @@ class ProviderContract:
         self, client: Any, tmp_path: Path, hilt_clean: None
     ) -> None:
         # The same opening gets the same id whatever provider served it (capture="full").
-        path = self._instrument(tmp_path)
-        self.ask(client, "what is the rule?", system="you are a rule keeper")
-        prompt, _ = self._pair(self._events(path))
+        prompt, _ = self._logged_call(
+            client, tmp_path, "what is the rule?", system="you are a rule keeper"
+        )
         assert prompt["session_id"] == opening_id("you are a rule keeper", "what is the rule?")
 
     def test_errors_are_recorded_and_re_raised(
@@ -303,16 +327,14 @@ class ProviderContract:
             close()
 
 
-_IDS = frozenset({"id", "created", "created_at", "completed_at", "call_id", "item_id"})
-
-
-def _scrub_ids(value: Any) -> Any:
-    """A result with the ids and times a server makes fresh on every reply set aside."""
-    if isinstance(value, dict):
-        return {k: ("<v>" if k in _IDS else _scrub_ids(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_scrub_ids(v) for v in value)
-    return value
+def stainless_patch_points(base_client: ModuleType) -> list[tuple[Any, str]]:
+    """The ``patch_points()`` of an SDK generated by Stainless (openai, anthropic): its
+    ``_base_client`` module's request methods, which the kernel's Stainless patcher replaces."""
+    return [
+        (base_client.SyncAPIClient, "request"),
+        (base_client.AsyncAPIClient, "request"),
+        (base_client.BaseClient, "_build_request"),
+    ]
 
 
 def _check_tokens(tokens: dict[str, Any]) -> None:
