@@ -140,7 +140,7 @@ class Patcher:
         """The generator that gives the app ``inner``'s chunks and records them; ``inner``
         itself when HILT fails to set it up."""
         try:
-            rec = GeminiStream(call, self.record_error)
+            rec = GeminiStream(call, self)
             marker = Marker()
             gen = rec.arun(inner, marker) if is_async else rec.run(inner, marker, _CALLS)
             rec.watch(marker)
