@@ -185,6 +185,7 @@ def test_a_finished_stream_holds_no_event_object(
     kept = {name: getattr(rec, name) for name in type(rec).__slots__}
     assert rec.items
     assert all(plain(value) for value in kept.values()), kept
+    assert rec.gen is None  # nor a weak reference to the finished generator
     _, done = hi.one()
     content = done["content"]
     if answer == "thinking_and_tool":
