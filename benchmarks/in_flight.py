@@ -2,6 +2,7 @@
 
     python benchmarks/in_flight.py                # workloads A (plain) and B (stream)
     python benchmarks/in_flight.py --calls 6000
+    python benchmarks/in_flight.py --sdk anthropic   # or gemini (default: openai)
 
 Counts, not timings, so they hold on a noisy machine:
 - objects in flight: the garbage-collector-tracked objects one call leaves alive while
@@ -28,13 +29,47 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _mock
-import openai
-
 import hilt
 
 
-def make_call(client: Any, stream: bool) -> Any:
+def client_of(sdk: str) -> tuple[Any, str]:
+    """A client of ``sdk`` on the benchmarks' in-process endpoint, and its version line."""
+    if sdk == "anthropic":
+        import _mock_anthropic
+        import anthropic
+
+        http = anthropic.DefaultHttpxClient(transport=_mock_anthropic.transport())
+        client = anthropic.Anthropic(api_key="k", base_url="http://bench.invalid", http_client=http)
+        return client, f"anthropic {anthropic.__version__}"
+    if sdk == "gemini":
+        import gemini_overhead
+        from google import genai
+        from google.genai import types, version
+
+        options = types.HttpOptions(
+            base_url="http://bench.invalid",
+            client_args={"transport": gemini_overhead.transport()},
+        )
+        return genai.Client(api_key="k", http_options=options), (
+            f"google-genai {version.__version__}"
+        )
+    import _mock
+    import openai
+
+    client = openai.OpenAI(
+        api_key="sk-bench",
+        base_url="http://bench.invalid/v1",
+        http_client=openai.DefaultHttpxClient(transport=_mock.transport()),
+    )
+    return client, f"openai {openai.__version__}"
+
+
+def make_call(client: Any, stream: bool, sdk: str = "openai") -> Any:
+    if sdk == "anthropic":
+        return _anthropic_call(client, stream)
+    if sdk == "gemini":
+        return _gemini_call(client, stream)
+
     def one(i: int) -> None:
         messages = [{"role": "user", "content": f"hello {i}"}]
         if stream:
@@ -48,6 +83,32 @@ def make_call(client: Any, stream: bool) -> Any:
                 pass
         else:
             client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    return one
+
+
+def _anthropic_call(client: Any, stream: bool) -> Any:
+    def one(i: int) -> None:
+        messages = [{"role": "user", "content": f"hello {i}"}]
+        if stream:
+            for _ in client.messages.create(
+                model="claude-haiku-4-5", max_tokens=100, messages=messages, stream=True
+            ):
+                pass
+        else:
+            client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=messages)
+
+    return one
+
+
+def _gemini_call(client: Any, stream: bool) -> Any:
+    def one(i: int) -> None:
+        text = f"hello {i}"
+        if stream:
+            for _ in client.models.generate_content_stream(model="gemini-2.5-flash", contents=text):
+                pass
+        else:
+            client.models.generate_content(model="gemini-2.5-flash", contents=text)
 
     return one
 
@@ -93,25 +154,24 @@ def in_flight(session: Any, one: Any) -> tuple[float, list[tuple[str, float]]]:
         pipeline._wake.set()
         session.flush()
     kinds = collections.Counter(type(o).__qualname__ for o in young)
-    return len(young) / 20, [(k, n / 20) for k, n in kinds.most_common(8)]
+    return len(young) / 20, [(k, n / 20) for k, n in kinds.most_common(12)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--workloads", default="A,B")
+    ap.add_argument("--sdk", choices=("openai", "anthropic", "gemini"), default="openai")
     args = ap.parse_args()
-    client = openai.OpenAI(
-        api_key="sk-bench",
-        base_url="http://bench.invalid/v1",
-        http_client=openai.DefaultHttpxClient(transport=_mock.transport()),
-    )
-    print(f"openai {openai.__version__}, {args.calls} calls per count")
+    client, version = client_of(args.sdk)
+    print(f"{version}, {args.calls} calls per count")
     for workload in args.workloads.split(","):
-        one = make_call(client, stream=workload == "B")
+        one = make_call(client, workload == "B", args.sdk)
         plain = collections_per_1000(one, args.calls)
         with tempfile.TemporaryDirectory() as tmp:
-            session = hilt.instrument(backend="jsonl", filepath=str(Path(tmp) / "log.jsonl"))
+            session = hilt.instrument(
+                backend="jsonl", filepath=str(Path(tmp) / "log.jsonl"), providers=[args.sdk]
+            )
             try:
                 per_call, kinds = in_flight(session, one)
                 with_hilt = collections_per_1000(one, args.calls)

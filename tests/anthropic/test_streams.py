@@ -153,6 +153,54 @@ def test_stream_thinking_and_tool_use(client: Any, hi: Harness, word: str) -> No
         assert done["metrics"]["tokens"]["reasoning"] == 5
 
 
+def plain(value: Any) -> bool:
+    """A str, int, float, None, or a tuple or list of such: no SDK object inside."""
+    if value is None or type(value) in (str, int, float):
+        return True
+    return type(value) in (tuple, list) and all(plain(v) for v in value)
+
+
+@pytest.mark.parametrize("answer", ["text", "thinking_and_tool", "other_blocks"])
+def test_a_finished_stream_holds_no_event_object(
+    srv: FakeAnthropic, client: Any, hi: Harness, word: str, answer: str
+) -> None:
+    # Until the writer builds its event, a stream's record keeps plain values (the strings
+    # of the deltas, a tuple per block start and for the usages), never the SDK's event
+    # models: trees of tracked objects, held across calls, that made the application's
+    # garbage collector run every few streamed calls (docs/performance.md, "Objects in
+    # flight").
+    kwargs: dict[str, Any] = {}
+    if answer == "thinking_and_tool":
+        tool = {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}
+        kwargs = {
+            "messages": [{"role": "user", "content": f"use tool {word}"}],
+            "tools": [tool],
+            "thinking": {"type": "enabled", "budget_tokens": 2048},
+        }
+    elif answer == "other_blocks":
+        srv.reply_next({"type": "redacted_thinking", "data": "ENCRYPTED"}, f"said {word}")
+    stream = create(client, word, **kwargs)
+    events = list(stream)
+    assert len(events) > 5
+    rec = stream._hilt_record
+    kept = {name: getattr(rec, name) for name in type(rec).__slots__}
+    assert rec.items
+    assert all(plain(value) for value in kept.values()), kept
+    assert rec.gen is None  # nor a weak reference to the finished generator
+    _, done = hi.one()
+    content = done["content"]
+    if answer == "thinking_and_tool":
+        assert content["thinking"] == f"Thinking about: use tool {word}"
+        assert content["tool_calls"][0]["name"] == "lookup"
+    elif answer == "other_blocks":
+        assert content == {"text": f"said {word}", "redacted_thinking": 1}
+    else:
+        assert content == {"text": reply(word)}
+    assert done["metrics"]["tokens"]["total"] > 0
+    if "service_tier" in Usage.model_fields:
+        assert done["extensions"]["service_tier"] == "standard"
+
+
 def test_the_same_tool_call_streamed_or_not(client: Any, hi: Harness) -> None:
     tool = {
         "name": "f",

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 from typing import Any
 
 import pytest
 from google import genai
 from google.genai import types
 
+from hilt_core.provider import Call
 from hilt_gemini.testing import FakeGemini, Reply
 
 from .conftest import MODEL, Harness, same
@@ -61,6 +63,33 @@ def test_one_call_one_linked_pair_with_its_fields(
     assert done["content"] == {"text": "Echo: hello there"}
     assert done["metrics"]["tokens"] == {"prompt": 4, "completion": 3, "total": 7}
     assert done["metrics"]["latency_ms"] > 0
+
+
+def test_a_call_leaves_nothing_made_for_it_but_the_body_text(
+    hi: Harness, client: genai.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Until the writer builds the completion, what the call keeps for it (its ``parts``)
+    # holds the response's JSON text and objects every call shares, nothing made for this
+    # call alone: a closure (a function, its cells) would be five objects more towards the
+    # application's next garbage collection (docs/performance.md, "Objects in flight").
+    kept: list[Any] = []
+    completion = Call.completion
+
+    def seen(call: Call, *args: Any, **kwargs: Any) -> None:
+        kept.append(kwargs.get("parts"))
+        completion(call, *args, **kwargs)
+
+    monkeypatch.setattr(Call, "completion", seen)
+    for contents in ("one", "two"):
+        client.models.generate_content(model=MODEL, contents=contents)
+    first, second = kept
+    assert callable(first)
+    shared = gc.get_referents(second)
+    for value in gc.get_referents(first):
+        assert type(value) in (str, bytes) or any(value is v for v in shared), value
+    (_, one), (_, two) = hi.calls()
+    assert one["content"]["text"] == "Echo: one"
+    assert two["content"]["text"] == "Echo: two"
 
 
 def test_a_client_made_after_instrument_is_recorded(hi: Harness, srv: FakeGemini) -> None:

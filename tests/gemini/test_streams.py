@@ -14,6 +14,8 @@ from google.genai import errors, types
 
 import hilt
 from hilt_core.provider import open_streams
+from hilt_gemini import patch
+from hilt_gemini.streams import GeminiStream
 from hilt_gemini.testing import FakeGemini, Reply
 
 from .conftest import MODEL, REMOTE_PROTOCOL_ERROR, STREAM_ERROR_EVENTS, Harness, same
@@ -61,6 +63,39 @@ def test_thoughts_and_function_calls_in_a_stream(
     assert done["content"]["reasoning"] == "pondering"
     assert done["content"]["tool_calls"] == [{"id": None, "name": "f", "arguments": '{"a": 1}'}]
     assert done["metrics"]["tokens"]["reasoning"] == 1
+
+
+def test_a_stream_record_holds_nothing_made_for_its_call_but_text(
+    hi: Harness, client: genai.Client, srv: FakeGemini, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Until the writer builds its event, a stream's record keeps the chunks' JSON text,
+    # never the SDK's response objects, and nothing else made for its call (a bound
+    # method is one more object): what it holds counts towards the application's next
+    # garbage collection (docs/performance.md, "Objects in flight").
+    made: list[Any] = []
+
+    class Seen(patch.GeminiStream):
+        __slots__ = ()
+
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(patch, "GeminiStream", Seen)
+    srv.script(Reply(text="the answer", thought="pondering", function_calls=[("f", {"a": 1})]))
+    for contents in ("q", "one two three four"):
+        assert list(client.models.generate_content_stream(model=MODEL, contents=contents))
+    first, second = made
+    for rec in made:
+        assert rec.bodies
+        assert {type(b) for b in rec.bodies} == {str}
+    for name in GeminiStream.__slots__:
+        if name != "bodies":  # shared by every call, or a plain value
+            value = getattr(first, name)
+            assert value is getattr(second, name) or type(value) in (str, int, float), name
+    (_, one), (_, two) = hi.calls()
+    assert one["content"]["tool_calls"][0]["name"] == "f"
+    assert two["content"]["text"] == "Echo: one two three four"
 
 
 def test_a_stream_left_early_is_partial_and_closed(hi: Harness, client: genai.Client) -> None:

@@ -128,6 +128,7 @@ class StreamRecord:
         if self.ref is not None:
             _open.pop(self.ref, None)
             self.ref = None
+        self.gen = None  # a weak reference is a tracked object too (see __slots__)
         try:
             self._emit(how, exc)
         except Exception:

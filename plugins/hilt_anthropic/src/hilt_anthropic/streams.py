@@ -4,9 +4,16 @@ A Messages stream is ``message_start`` (id, model, input and cache counts), then
 content block ``content_block_start``, its deltas and ``content_block_stop``, then
 ``message_delta`` (stop reason, usage) and ``message_stop``. Blocks come one after the
 other, so what a delta belongs to is the last block started: the record keeps each block's
-start event and, after it, its deltas' strings (text, thinking, tool input JSON), not the
-event objects. Usage: ``message_start``'s, each ``message_delta``'s counts replacing
-(never added to) what came before, as the SDK's own ``accumulate_event`` does.
+start and, after it, its deltas' strings (text, thinking, tool input JSON). Usage:
+``message_start``'s, each ``message_delta``'s counts replacing (never added to) what came
+before, as the SDK's own ``accumulate_event`` does.
+
+The record keeps plain values, never the SDK's event objects, until the writer builds the
+event: a block's start as a tuple of the few fields the event reads of it, the message's
+model and id, each usage's counts in one flat tuple, the stop reason and sequence. An
+event is a tree of pydantic models (a model, its field set, nested models), and holding
+a stream's events across calls made the application's garbage collector run every few
+streamed calls (docs/performance.md, "Objects in flight").
 
 The same events come from ``messages.create(stream=True)``, the ``messages.stream()``
 helper (whose ``MessageStream`` reads the SDK ``Stream`` HILT wraps), the beta surface and
@@ -15,29 +22,36 @@ Bedrock (AWS event-stream frames, decoded into the same events by the SDK).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from hilt_anthropic import extract
+from hilt_anthropic.extract import get
 from hilt_core.internal import internal_error
 from hilt_core.provider import Call, Completion, StreamRecord
 
-_USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-)
-
 
 class AnthropicStream(StreamRecord):
-    __slots__ = ("detail", "items", "message", "stop", "usages")
+    __slots__ = (
+        "detail",
+        "items",
+        "model",
+        "response_id",
+        "stop_reason",
+        "stop_sequence",
+        "usages",
+    )
 
     def __init__(self, call: Call) -> None:
         super().__init__(call)
-        self.items: list[Any] = []  # block start events, and the strings of their deltas
-        self.message: Any = None  # message_start's message (id, model, usage)
-        self.usages: list[Any] = []  # each message_delta's usage, in order
-        self.stop: Any = None  # the last message_delta's delta (stop reason, sequence)
+        self.items: list[Any] = []  # a tuple per block start (see _block), its deltas' strings
+        self.model: Any = None  # message_start's message: model and id
+        self.response_id: Any = None
+        # message_start's usage, then each message_delta's: one flat tuple (see _usage)
+        self.usages: tuple[Any, ...] = _NO_USAGE
+        self.stop_reason: Any = None  # the last message_delta's
+        self.stop_sequence: Any = None
         self.detail: str | None = None  # the provider's error type, when the stream failed
 
     def take(self, event: Any) -> bool:
@@ -62,12 +76,33 @@ class AnthropicStream(StreamRecord):
             elif kind == "content_block_start":
                 if not self.t_first:
                     self.first_token()
-                self.items.append(event.content_block)
+                block = event.content_block
+                try:
+                    if getattr(block, "type", None) == "text" and getattr(block, "text", 0) == "":
+                        kept: Any = _TEXT  # almost every text block starts so
+                    else:
+                        kept = _block(block)
+                except Exception:
+                    kept = block  # read (or reported) on the writer thread
+                self.items.append(kept)
             elif kind == "message_start":
-                self.message = event.message
+                message = event.message
+                try:  # the SDK's Message
+                    model, rid, usage = message.model, message.id, message.usage
+                except AttributeError:
+                    field = _reader(message)
+                    model, rid, usage = field("model"), field("id"), field("usage")
+                self.model, self.response_id = model, rid
+                self.usages = _usage(usage) + self.usages[_STRIDE:]
             elif kind == "message_delta":
-                self.stop = event.delta
-                self.usages.append(event.usage)
+                delta = event.delta
+                try:  # the SDK's Delta
+                    self.stop_reason, self.stop_sequence = delta.stop_reason, delta.stop_sequence
+                except AttributeError:
+                    field = _reader(delta)
+                    self.stop_reason = field("stop_reason")
+                    self.stop_sequence = field("stop_sequence")
+                self.usages += _usage(event.usage)
         except Exception:
             internal_error("read a stream event")
         return True
@@ -81,36 +116,37 @@ class AnthropicStream(StreamRecord):
         super().finish(how, exc)
 
     def parts(self, how: str, info: dict[str, Any]) -> Completion:  # on the writer thread
-        blocks: list[Any] = []
-        current: dict[str, Any] | None = None
+        blocks: list[list[Any]] = []  # per block: its start, then its pieces
+        current: list[Any] | None = None
         for item in self.items:
             if type(item) is str:
                 if current is not None:
-                    current["pieces"].append(item)
+                    current.append(item)
                 continue
-            kind = extract.get(item, "type")
-            current = {"type": kind, "block": item, "pieces": []}
+            current = [item if type(item) is tuple else _block(item)]
             blocks.append(current)
-        content = extract.content_blocks([_whole(b) for b in blocks])
-        message = self.message
-        stop_reason = extract.get(self.stop, "stop_reason") if self.stop is not None else None
-        if stop_reason is None:
+        content = extract.content_blocks([_whole(b[0], "".join(b[1:])) for b in blocks])
+        if self.stop_reason is None:
             info["partial"] = True
         found: Completion = {
             "content": content,
-            "finish_reason": stop_reason,
+            "finish_reason": self.stop_reason,
             "tokens": self._tokens(),
-            "model": extract.get(message, "model") if message is not None else None,
-            "response_id": extract.get(message, "id") if message is not None else None,
+            "model": self.model,
+            "response_id": self.response_id,
             "stream": info,
         }
-        start_usage = extract.get(message, "usage") if message is not None else None
-        ext = extract.usage_extensions(start_usage) or {}
-        for usage in self.usages:
+        ext: dict[str, Any] = {}  # each usage's labels replacing the last's
+        flat = self.usages
+        for at in range(0, len(flat), _STRIDE):
+            tier, server = flat[at + 5 : at + _STRIDE]
+            if server is not None:
+                searches, fetches = server
+                server = {"web_search_requests": searches, "web_fetch_requests": fetches}
+            usage = {"service_tier": tier, "server_tool_use": server}
             ext.update(extract.usage_extensions(usage) or {})
-        stop = extract.get(self.stop, "stop_sequence") if self.stop is not None else None
-        if stop is not None:
-            ext["stop_sequence"] = stop
+        if self.stop_sequence is not None:
+            ext["stop_sequence"] = self.stop_sequence
         if self.detail:
             ext["error_detail"] = self.detail
         if ext:
@@ -118,48 +154,134 @@ class AnthropicStream(StreamRecord):
         return found
 
     def _tokens(self) -> dict[str, int] | None:
-        start = extract.get(self.message, "usage") if self.message is not None else None
-        counts: dict[str, Any] = {}
-        thinking = None
-        for usage in (start, *self.usages):
-            if usage is None:
-                continue
-            for name in _USAGE_FIELDS:
-                value = extract.get(usage, name)
+        # input, output, cache read, cache creation, thinking: each usage's replacing the
+        # last's (cumulative counts: never added)
+        counts: list[Any] = [None] * 5
+        flat = self.usages
+        for at in range(0, len(flat), _STRIDE):
+            for i in range(5):
+                value = flat[at + i]
                 if value is not None:
-                    counts[name] = value  # cumulative: replaces, never adds
-            value = extract.thinking_tokens(usage)
-            if value is not None:
-                thinking = value
-        if not counts:
+                    counts[i] = value
+        if counts[:4] == [None] * 4:
             return None
-        return extract.merged_tokens(
-            counts.get("input_tokens"),
-            counts.get("output_tokens"),
-            counts.get("cache_read_input_tokens"),
-            counts.get("cache_creation_input_tokens"),
-            thinking,
-        )
+        return extract.merged_tokens(*counts)
 
 
-def _whole(block: dict[str, Any]) -> Any:
-    """A block as its deltas made it (what the SDK's accumulated message would hold)."""
-    kind = block["type"]
-    start = block["block"]
-    text = "".join(block["pieces"])
+# A usage as the values the event reads of it (extract.usage_tokens, usage_extensions), in
+# one flat tuple: input, output, cache read and cache creation tokens, thinking tokens,
+# service tier, and the server tool requests (web search, web fetch) as a pair or None.
+# No usage reads as all None.
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens_details",
+    "service_tier",
+    "server_tool_use",
+)
+_STRIDE = len(_USAGE_FIELDS)
+_NO_USAGE: tuple[Any, ...] = (None,) * _STRIDE
+
+
+def _usage(usage: Any) -> tuple[Any, ...]:
+    if usage is None:
+        return _NO_USAGE
+    values = tuple(map(_reader(usage), _USAGE_FIELDS))
+    details, server = values[4], values[6]
+    if details is None and server is None:
+        return values
+    if details is not None:
+        details = _reader(details)("thinking_tokens")
+    if server is not None:
+        on_server = _reader(server)
+        server = (on_server("web_search_requests"), on_server("web_fetch_requests"))
+    return (*values[:4], details, values[5], server)
+
+
+def _reader(obj: Any) -> Callable[[str], Any]:
+    """A reader of ``obj``'s fields, None for a missing one, as :func:`extract.get` reads
+    them, but fast on the application's thread: a pydantic model keeps its fields in its
+    ``__dict__`` (and those the SDK does not declare in ``__pydantic_extra__``), and
+    reading one the model lacks through ``getattr`` costs ~2 µs (pydantic raises an
+    AttributeError: ``service_tier`` of a ``MessageDeltaUsage``)."""
+    if type(obj) is dict:
+        return obj.get
+    extra: Any = getattr(obj, "__pydantic_extra__", _NOT_PYDANTIC)
+    if extra is _NOT_PYDANTIC:  # a mapping, another object: extract.get reads it
+        return partial(get, obj)
+    fields: dict[str, Any] = obj.__dict__
+    return {**extra, **fields}.get if extra else fields.get
+
+
+_NOT_PYDANTIC = object()
+
+
+_TOOL_KINDS = ("tool_use", "server_tool_use", "mcp_tool_use")
+_TEXT = ("text", "")  # the start of almost every text block, kept without a new tuple
+_THINKING = ("thinking", "")
+
+
+def _block(block: Any) -> tuple[Any, ...]:
+    """A content block's start as the values the event reads of it: its type and the
+    text it starts with (text, thinking); a tool call's id, name and input; for the other
+    blocks, which arrive whole, what :func:`extract.describe_block` reads (the source of
+    an image or a document, the call a tool result answers)."""
+    field = _reader(block)
+    kind = field("type")
     if kind == "text":
-        return {"type": "text", "text": (extract.get(start, "text") or "") + text}
+        text = field("text")
+        return _TEXT if text == "" else (kind, text)
     if kind == "thinking":
-        return {"type": "thinking", "thinking": (extract.get(start, "thinking") or "") + text}
-    if kind in ("tool_use", "server_tool_use", "mcp_tool_use"):
-        given = extract.get(start, "input")
+        text = field("thinking")
+        return _THINKING if text == "" else (kind, text)
+    if kind in _TOOL_KINDS:
+        given = field("input")
+        if type(given) is dict and not given:  # the usual start: {} (read back as {})
+            given = None
+        return (kind, field("id"), field("name"), given)
+    if kind in ("image", "document"):
+        source = field("source")
+        if source is None:
+            return (kind, None, None, None, None, field("title"))
+        of_source = _reader(source)
+        return (
+            kind,
+            of_source("type"),
+            of_source("media_type"),
+            of_source("url"),
+            of_source("file_id"),
+            field("title"),
+        )
+    if isinstance(kind, str) and kind.endswith("_tool_result"):
+        return (kind, field("tool_use_id"))
+    return (kind,)
+
+
+def _whole(start: tuple[Any, ...], text: str) -> dict[str, Any]:
+    """A block as its deltas made it (what the SDK's accumulated message would hold), in
+    the fields :func:`extract.content_blocks` reads."""
+    kind = start[0]
+    if kind == "text":
+        return {"type": "text", "text": (start[1] or "") + text}
+    if kind == "thinking":
+        return {"type": "thinking", "thinking": (start[1] or "") + text}
+    if kind in _TOOL_KINDS:
+        given = start[3]
         return {
             "type": kind,
-            "id": extract.get(start, "id"),
-            "name": extract.get(start, "name"),
+            "id": start[1],
+            "name": start[2],
             "input": text if text else (given if given is not None else {}),
         }
-    return start  # other blocks arrive whole in their start event
+    # other blocks arrive whole in their start
+    if kind in ("image", "document"):
+        source = dict(zip(("type", "media_type", "url", "file_id"), start[1:5], strict=True))
+        return {"type": kind, "source": source, "title": start[5]}
+    if len(start) == 2:
+        return {"type": kind, "tool_use_id": start[1]}
+    return {"type": kind}
 
 
 def error_type(exc: BaseException) -> str | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from hilt_core.context import current_session
 from hilt_core.internal import internal_error
-from hilt_core.provider import Call
+from hilt_core.provider import Call, Completion
 from hilt_core.recorder import Recorder
 from hilt_gemini.adapter import GeminiAdapter
 from hilt_gemini.streams import GeminiStream, Marker
@@ -47,6 +47,22 @@ def _request_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, A
     body = args[2] if n > 2 else kwargs.get("request_dict")
     http_options = args[3] if n > 3 else kwargs.get("http_options")
     return path, body, http_options
+
+
+class _Response:
+    """A response's body, read as the call's completion on the writer thread (the call's
+    ``parts``). One object held until the writer runs, where a closure over the reader,
+    the API and the body would be five (docs/performance.md, "Objects in flight")."""
+
+    __slots__ = ("api", "body", "read")
+
+    def __init__(self, read: Callable[[str, Any], Completion], api: str, body: Any) -> None:
+        self.read = read
+        self.api = api
+        self.body = body
+
+    def __call__(self) -> Completion:
+        return self.read(self.api, self.body)
 
 
 class Patcher:
@@ -121,10 +137,7 @@ class Patcher:
         try:
             if not call.attempts:
                 call.attempts = 1
-            body = response.body
-            api = call.api
-            read = self.adapter.read
-            call.completion(parts=lambda: read(api, body))
+            call.completion(parts=_Response(self.adapter.read, call.api, response.body))
         except Exception:
             internal_error("record a response")
         return response
@@ -140,7 +153,7 @@ class Patcher:
         """The generator that gives the app ``inner``'s chunks and records them; ``inner``
         itself when HILT fails to set it up."""
         try:
-            rec = GeminiStream(call, self.record_error)
+            rec = GeminiStream(call, self)
             marker = Marker()
             gen = rec.arun(inner, marker) if is_async else rec.run(inner, marker, _CALLS)
             rec.watch(marker)

@@ -31,12 +31,16 @@ class Marker:
 
 
 class GeminiStream(StreamRecord):
-    __slots__ = ("bodies", "on_error")
+    # What the record holds lives until the writer builds the event; every object made
+    # for one call counts towards the application's next garbage collection
+    # (docs/performance.md, "Objects in flight"): the chunks' text, not the SDK's response
+    # objects, and the patcher every call shares, not a bound method of it.
+    __slots__ = ("bodies", "patcher")
 
-    def __init__(self, call: Call, on_error: Any) -> None:
+    def __init__(self, call: Call, patcher: Any) -> None:
         super().__init__(call)
         self.bodies: list[Any] = []  # str bodies (dicts before google-genai 1.22)
-        self.on_error = on_error  # records an exception as the call's error event
+        self.patcher = patcher  # its record_error(call, exc) writes the call's error event
 
     def take(self, chunk: Any) -> bool:
         try:
@@ -99,7 +103,7 @@ class GeminiStream(StreamRecord):
 
     def _emit(self, how: str, exc: BaseException | None) -> None:
         if how == "error" and exc is not None and not self.t_first:
-            self.on_error(self.call, exc)  # failed before any chunk: the call's error
+            self.patcher.record_error(self.call, exc)  # failed before any chunk
             return
         super()._emit(how, exc)
 
