@@ -112,12 +112,11 @@ class GeminiStream(StreamRecord):
         request (and its retries) happens at the first ``next()``: ``calls`` (the
         patch's context variable) names the call meanwhile, to count the attempts."""
         take = self.take
-        try:
+        with self:
             token = calls.set(self.call)
             try:
                 first = next(inner)
             except StopIteration:
-                self.finish("complete")
                 return
             finally:
                 calls.reset(token)
@@ -129,31 +128,17 @@ class GeminiStream(StreamRecord):
             for chunk in inner:
                 append(getattr(chunk, "body", chunk))
                 yield chunk
-        except GeneratorExit:
-            self.finish("closed")
-            raise
-        except BaseException as exc:
-            self.finish("error", exc)
-            raise
-        self.finish("complete")
 
     async def arun(self, inner: AsyncIterator[Any], marker: Marker) -> AsyncIterator[Any]:
         """The async generator that replaces the one ``async_request_streamed`` returns
         (the request was made by then)."""
         append = self.bodies.append
-        try:
+        with self:
             async for chunk in inner:
                 if not self.t_first:
                     self.first_token()
                 append(getattr(chunk, "body", chunk))
                 yield chunk
-        except GeneratorExit:
-            self.finish("closed")
-            raise
-        except BaseException as exc:
-            self.finish("error", exc)
-            raise
-        self.finish("complete")
 
 
 def _decode(bodies: list[Any]) -> list[Any]:
