@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+import hilt
+from hilt_core import registry
+from hilt_core.registry import Registry
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -57,3 +61,15 @@ def _clean_hilt_state() -> Iterator[None]:
 
     yield
     hilt.uninstrument()
+
+
+@pytest.fixture
+def reg() -> Iterator[Registry]:
+    """A fresh process-wide registry (entry points loaded), restored afterwards (for the
+    core and fault tests)."""
+    saved = registry._default
+    fresh = Registry()
+    registry.set_default_registry(fresh)
+    yield fresh
+    hilt.uninstrument()
+    registry.set_default_registry(saved)

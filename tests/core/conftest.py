@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import hilt
-from hilt_core import Actor, Content, Event, Registry, hookimpl, registry
+from hilt_core import Actor, Content, Event, Registry, hookimpl
 
 DATA = Path(__file__).parent / "data"
 
@@ -69,17 +69,6 @@ class MemoryBackend:
 
     def texts(self) -> list[str | None]:
         return [e.content.text if e.content else None for e in self.events]
-
-
-@pytest.fixture
-def reg() -> Iterator[Registry]:
-    """A fresh process-wide registry (entry points loaded), restored afterwards."""
-    saved = registry._default
-    fresh = Registry()
-    registry.set_default_registry(fresh)
-    yield fresh
-    hilt.uninstrument()
-    registry.set_default_registry(saved)
 
 
 @pytest.fixture

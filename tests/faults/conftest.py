@@ -24,7 +24,7 @@ import pytest
 
 import hilt
 import hilt_core.schema
-from hilt_core import Event, Registry, hookimpl, registry
+from hilt_core import Event, Registry, hookimpl
 
 SLOW = os.environ.get("HILT_SLOW_TESTS", "").strip() not in ("", "0")
 
@@ -140,17 +140,6 @@ class Backend:
 
     def texts(self) -> list[str | None]:
         return [e.content.text if e.content else None for e in self.events]
-
-
-@pytest.fixture
-def reg() -> Iterator[Registry]:
-    """A fresh process-wide registry (entry points loaded), restored afterwards."""
-    saved = registry._default
-    fresh = Registry()
-    registry.set_default_registry(fresh)
-    yield fresh
-    hilt.uninstrument()
-    registry.set_default_registry(saved)
 
 
 @pytest.fixture
