@@ -285,8 +285,11 @@ def test_sigterm_at_every_step_of_the_exit_flushs_wait(tmp_path: Path) -> None:
         batch = {
             step: subprocess.Popen(
                 [sys.executable, str(script), str(step), str(tmp_path / f"s{step}.jsonl")],
-                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for step in range(first, first + 4)
         }
         deadline = time.monotonic() + 20  # a run takes well under a second
