@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,69 @@ def test_sigterm_during_the_exit_flush_lets_it_finish(tmp_path: Path) -> None:
     assert proc.wait(30) == -signal.SIGTERM
     assert_valid_log(path)
     assert len(texts(path)) == 200
+
+
+SIGTERM_AT_STEP = """
+    import atexit, os, signal, sys
+    import hilt
+    from hilt_core import pipeline
+
+    STEP = int(sys.argv[1])
+    session = hilt.Session(filepath=sys.argv[2], flush_interval=60)
+    for i in range(20):
+        session.append(hilt.Event(session_id="c", actor={"type": "human", "id": "u"},
+                                  action="prompt", content={"text": f"e{i}"}))
+    seen = 0
+
+    def at_step(frame, event, arg):
+        # Counts the calls and returns of the main thread from the moment the exit flush
+        # starts waiting for its close marker; sends SIGTERM at the STEP-th.
+        global seen
+        if not seen and not (event == "call" and frame.f_code is pipeline.Pipeline._await.__code__):
+            return
+        seen += 1
+        if seen == STEP:
+            sys.setprofile(None)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    atexit.register(sys.setprofile, at_step)  # atexit runs it before HILT's exit flush
+"""
+
+
+def test_sigterm_at_every_step_of_the_exit_flushs_wait(tmp_path: Path) -> None:
+    # A pool's terminate() sends SIGTERM to a worker whose own exit flush is waiting for
+    # its writer (see test_sigterm_during_the_exit_flush_lets_it_finish). The handler then
+    # waits for that same close. When SIGTERM came while the main thread held the internal
+    # lock of threading.Event.wait() on the marker, the handler waited for that lock
+    # forever: the process hung (the fork test above, about one run in a hundred under
+    # load). Here SIGTERM comes at each step of that wait in turn (its first steps are the
+    # same on every run); every run must die by SIGTERM with its events written.
+    script = tmp_path / "step.py"
+    script.write_text(textwrap.dedent(SIGTERM_AT_STEP))
+    hung = []
+    for first in range(1, 25, 4):  # four at a time
+        batch = {
+            step: subprocess.Popen(
+                [sys.executable, str(script), str(step), str(tmp_path / f"s{step}.jsonl")],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for step in range(first, first + 4)
+        }
+        deadline = time.monotonic() + 20  # a run takes well under a second
+        for step, proc in batch.items():
+            try:
+                status = proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                hung.append(step)
+                continue
+            assert status == -signal.SIGTERM, (step, proc.communicate()[1])
+            proc.communicate()
+            path = tmp_path / f"s{step}.jsonl"
+            assert_valid_log(path)
+            assert texts(path) == [f"e{i}" for i in range(20)], step
+    assert not hung, f"SIGTERM at these steps of the exit flush's wait hung the process: {hung}"

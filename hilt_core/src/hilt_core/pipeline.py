@@ -111,7 +111,7 @@ class _Marker:
     def __init__(self, close: bool, deadline: float | None) -> None:
         self.started = time.monotonic()
         self.close = close
-        self.done = threading.Event()
+        self.done = _Done()
         self.ok = False
         self.abandoned = False  # the caller stopped waiting and reported what was left
         self.deadline = writer_deadline(deadline)
@@ -123,6 +123,49 @@ def writer_deadline(deadline: float | None) -> float:
     if deadline is None:
         return time.monotonic() + CLOSE_TIMEOUT
     return deadline - min(1.0, max(deadline - time.monotonic(), 0.0) * 0.2)
+
+
+class _Done:
+    """Set once the writer has served a marker: a ``threading.Event`` whose ``wait()`` a
+    signal handler may call in the middle of another ``wait()`` on it.
+
+    HILT's SIGTERM handler waits for a close already under way (``close_all``). It may
+    have interrupted the main thread inside ``wait()`` on that very marker, and
+    ``Event.wait()`` holds the Event's internal lock (not reentrant) around its own wait:
+    the handler's ``Event.wait()`` then waited forever for a lock its own thread held, and
+    the writer, in ``Event.set()``, with it. Here no lock is held across a wait: the flag
+    is read first, and the lock (held while not set) is only taken to wait, with the
+    caller's timeout, and given back at once."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._lock = threading.Lock()
+        self._lock.acquire()  # held: not set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        self._lock.release()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._set:
+            return True
+        if timeout is None:
+            got = self._lock.acquire()
+        else:
+            got = self._lock.acquire(timeout=min(max(timeout, 0.0), threading.TIMEOUT_MAX))
+        if got:  # set: give it back for the other waiters (a nested wait reads the flag)
+            try:  # noqa: SIM105
+                self._lock.release()
+            except RuntimeError:
+                pass
+        return self._set
 
 
 class _Wake:
@@ -805,6 +848,8 @@ class Pipeline:
         self._queue = deque()
         self._pending = []
         self._wake = _Wake()
+        # A close the parent had under way is the parent's: no writer here serves it.
+        self._closing = None
         self._thread = None  # its locks are forksafe ones: free in the child
         self._writing_since = 0.0
         self._closing_since = 0.0
