@@ -307,3 +307,40 @@ def test_sigterm_at_every_step_of_the_exit_flushs_wait(tmp_path: Path) -> None:
             assert_valid_log(path)
             assert texts(path) == [f"e{i}" for i in range(20)], step
     assert not hung, f"SIGTERM at these steps of the exit flush's wait hung the process: {hung}"
+
+
+SIGNALS_OF_THREADS = """
+import json, signal, sys, threading
+import hilt
+
+session = hilt.instrument(filepath=sys.argv[1], providers=[], flush_interval=60)
+session.append(hilt.Event(session_id="s", actor={"type": "human", "id": "u"},
+                          action="prompt", content={"text": "starts the writer"}))
+writer = next(t for t in threading.enumerate() if t.name == "hilt-writer")
+
+def blocked(tid):
+    with open(f"/proc/self/task/{tid}/status") as status:
+        mask = next(int(line.split()[1], 16) for line in status if line.startswith("SigBlk:"))
+    wanted = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    return sorted(int(s) for s in wanted if mask >> (s - 1) & 1)
+
+print(json.dumps([blocked(writer.native_id), blocked(threading.main_thread().native_id)]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_signals_from_outside_go_to_the_applications_threads_not_hilts(tmp_path: Path) -> None:
+    # Python runs a handler only in the main thread, at its next bytecode: a SIGTERM that
+    # the kernel gave HILT's writer while the main thread was blocked in C (a Pool worker
+    # waiting on its task queue's lock) never ran HILT's handler, and Pool.terminate()
+    # waited for that worker forever (seen about once in 300 runs of the script above).
+    # HILT's threads block those signals, so the kernel picks an application thread.
+    script = tmp_path / "signals.py"
+    script.write_text(SIGNALS_OF_THREADS)
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "log.jsonl")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    writer, main = json.loads(result.stdout)
+    assert writer == sorted(int(s) for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM))
+    assert main == []  # the application's own threads: untouched

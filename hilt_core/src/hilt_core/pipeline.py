@@ -33,6 +33,7 @@ from hilt_core import forksafe
 from hilt_core import redactors as _redactors
 from hilt_core.capture import Capture, strip_content
 from hilt_core.errors import HILTError
+from hilt_core.internal import background_thread
 from hilt_core.model import Actor, Content, Event
 from hilt_core.registry import Registry, bind_impl
 
@@ -531,6 +532,7 @@ class Pipeline:
 
     # -- writer side ---------------------------------------------------------------------
     def _run(self) -> None:
+        background_thread()
         while True:
             self._wake.wait(self.flush_interval)
             try:

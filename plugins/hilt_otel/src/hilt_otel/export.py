@@ -24,6 +24,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from hilt_core.internal import background_thread
 from hilt_otel.transport import Outcome
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ class ExportLoop:
 
     # -- this thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        background_thread()
         try:
             while not self._abandoned:
                 with self._cond:

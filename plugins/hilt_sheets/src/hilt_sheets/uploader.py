@@ -33,6 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from hilt_core.internal import background_thread
 from hilt_sheets.cells import Row, row_bytes
 from hilt_sheets.failures import classify, describe, status_of
 from hilt_sheets.settings import ID_COLUMN, Settings
@@ -244,6 +245,7 @@ class Uploader:
 
     # -- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
+        background_thread()
         try:
             self._loop()
         finally:
