@@ -344,3 +344,49 @@ def test_signals_from_outside_go_to_the_applications_threads_not_hilts(tmp_path:
     writer, main = json.loads(result.stdout)
     assert writer == sorted(int(s) for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM))
     assert main == []  # the application's own threads: untouched
+
+
+BLOCKED_MAIN = """
+import signal, sys, threading, time
+import hilt
+
+session = hilt.instrument(filepath=sys.argv[1], providers=[], flush_interval=60)
+session.append(hilt.Event(session_id="s", actor={"type": "human", "id": "u"},
+                          action="prompt", content={"text": "kept"}))
+held = threading.Lock()
+held.acquire()  # never released: the main thread blocks on it below, in C
+
+def deliver():
+    time.sleep(0.5)
+    # SIGTERM taken by this thread (an application's, not HILT's): Python's C-level
+    # handler runs here, and the main thread, blocked in acquire(), is not interrupted.
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+    time.sleep(60)
+
+threading.Thread(target=deliver, daemon=True).start()
+print("blocking", flush=True)
+held.acquire()
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_ends_a_process_whose_main_thread_is_blocked_in_c(tmp_path: Path) -> None:
+    # Python runs HILT's SIGTERM handler only at the main thread's next bytecode. Without
+    # HILT the kernel would end this process at once; with a handler that never runs it
+    # waited forever (a Pool worker blocked on its task queue's lock, terminate() waiting
+    # for it: about 1 run in 50-300 of the pool script under load). HILT's watchdog sees
+    # the signal through the wakeup fd and interrupts the main thread's blocking call.
+    script = tmp_path / "blocked.py"
+    script.write_text(BLOCKED_MAIN)
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(log)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "blocking\n"
+        returncode = proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert returncode == -signal.SIGTERM  # died by SIGTERM, as without HILT
+    assert texts(log) == ["kept"]

@@ -38,7 +38,7 @@ from types import FrameType
 from typing import Any
 
 from hilt_core import pipeline
-from hilt_core.internal import internal_error
+from hilt_core.internal import background_thread, internal_error
 
 _OFF = frozenset({"0", "false", "no", "off"})
 
@@ -170,6 +170,7 @@ def hook_sigterm() -> None:
     except (ValueError, OSError):
         return
     _installed = True
+    _watch()
 
 
 def unhook_sigterm() -> None:
@@ -186,7 +187,8 @@ def unhook_sigterm() -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    global _installed
+    global _installed, _started
+    _started = True  # first: the watchdog stops poking the main thread
     # A second SIGTERM while the sessions close ends the process at once, as by default.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _installed = False
@@ -206,7 +208,77 @@ def hook_process() -> None:
     hook_sigterm()
 
 
+# -- the SIGTERM watchdog ----------------------------------------------------------------
+# Python runs _on_sigterm in the main thread, at its next bytecode. A main thread blocked in
+# C when SIGTERM came never gets there: the signal was taken by another thread, or came in
+# the instant between Python's check for signals and the blocking call (a Pool worker
+# waiting on its task queue's lock, which terminate()'s parent holds). The process that
+# would have died by SIGTERM then waits forever. Python's C-level handler also writes the
+# signal's number to the wakeup fd: a HILT thread reading it sends SIGTERM to the main
+# thread itself, which interrupts the blocking call, until _on_sigterm has started.
+_started = False
+_wakeup: tuple[int, int] | None = None  # (read, write) ends of this process's pipe
+
+
+def _watch() -> None:
+    """Arm the watchdog (main thread), unless the application uses the wakeup fd."""
+    global _wakeup
+    if _wakeup is not None:
+        return
+    r, w = os.pipe()
+    try:
+        os.set_blocking(w, False)
+        previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        os.close(r)
+        os.close(w)
+        return
+    if previous != -1:  # the application's (asyncio's, say): keep it, no watchdog
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(previous)
+        os.close(r)
+        os.close(w)
+        return
+    _wakeup = (r, w)
+    threading.Thread(target=_watchdog, args=(r,), name="HILT SIGTERM watchdog", daemon=True).start()
+
+
+def _watchdog(r: int) -> None:
+    background_thread()  # the pokes must go to the main thread, not here
+    main = threading.main_thread().ident
+    while True:
+        try:
+            got = os.read(r, 64)
+        except OSError:
+            return
+        if not got:
+            return
+        if signal.SIGTERM not in got:
+            continue
+        for _ in range(40):  # 10 s, then leave it to the application
+            time.sleep(0.25)
+            if _started or not _installed or main is None:
+                break
+            with contextlib.suppress(OSError, ValueError):
+                signal.pthread_kill(main, signal.SIGTERM)
+
+
 def _after_fork_in_child() -> None:
+    global _wakeup, _started
+    _started = False
+    if _wakeup is not None:
+        # The parent's pipe: the child's signals must not wake the parent's watchdog.
+        r, w = _wakeup
+        _wakeup = None
+        with contextlib.suppress(ValueError, OSError):
+            current = signal.set_wakeup_fd(-1)
+            if current != w:  # the application's own since: keep it
+                signal.set_wakeup_fd(current)
+        for fd in (r, w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if _installed:
+            _watch()
     hook_multiprocessing()
 
 
