@@ -23,6 +23,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import SplitResult, urlsplit
 
 from hilt_core.context import current_session
 from hilt_core.internal import internal_error
@@ -33,6 +34,33 @@ from hilt_core.recorder import Recorder
 log = logging.getLogger("hilt")
 
 RAW_HEADER = "X-Stainless-Raw-Response"
+
+
+class ClientInfo:
+    """A Stainless client's ``(provider, endpoint)``, worked out by ``read(client, url)``
+    (``url``: its base URL, split) once per client and again only when its base URL
+    changes. For a :class:`StainlessAdapter`'s ``client_info``: it runs on every call."""
+
+    __slots__ = ("_clients", "_read")
+
+    def __init__(self, read: Callable[[Any, SplitResult], tuple[str, str]]) -> None:
+        self._read = read
+        self._clients: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, str]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, client: Any) -> tuple[str, str]:
+        base = client._base_url
+        try:
+            cached = self._clients.get(client)
+        except TypeError:
+            cached = None
+        if cached is not None and cached[0] is base:
+            return cached[1]
+        info = self._read(client, urlsplit(str(base)))
+        with contextlib.suppress(TypeError):  # a client class that cannot be weakly referenced
+            self._clients[client] = (base, info)
+        return info
 
 
 class StainlessAdapter(Adapter, Protocol):

@@ -4,16 +4,15 @@ as a completion, and how a stream is recorded (streams.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 from hilt_anthropic import extract
 from hilt_anthropic.streams import AnthropicStream, error_type
 from hilt_core import Recorder
 from hilt_core.provider import Call, Completion, Prompt
+from hilt_core.provider.stainless import ClientInfo
 
 # The Messages endpoint as every client asks for it, before Bedrock and Vertex rewrite the
 # URL (``?beta=true``: the beta surface up to anthropic 2.2). count_tokens and batches
@@ -31,7 +30,6 @@ CLIENT_PROVIDERS = (
     ("AnthropicAWS", "anthropic"),  # Anthropic's own API through AWS's gateway
     ("GoogleCloud", "anthropic"),  # Anthropic's own API through Google's gateway
 )
-_clients: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 
 def provider_of(client: Any, host: str) -> str:
@@ -54,22 +52,14 @@ def provider_of(client: Any, host: str) -> str:
     return "anthropic-compatible"
 
 
-def client_info(client: Any) -> tuple[str, str]:
+def _client_info(client: Any, url: SplitResult) -> tuple[str, str]:
     """(provider, endpoint) of a client: ``aws.bedrock``, ``gcp.vertex_ai``, ``azure`` by
     client class; else by host: ``anthropic`` for api.anthropic.com, the cloud's name for a
     Bedrock or Vertex AI host, ``anthropic-compatible`` for any other."""
-    base = client._base_url
-    try:
-        cached = _clients.get(client)
-    except TypeError:
-        cached = None
-    if cached is not None and cached[0] is base:
-        return cached[1]
-    parts = urlsplit(str(base))
-    info = (provider_of(client, parts.hostname or ""), parts.netloc)
-    with contextlib.suppress(TypeError):  # a client class that cannot be weakly referenced
-        _clients[client] = (base, info)
-    return info
+    return (provider_of(client, url.hostname or ""), url.netloc)
+
+
+client_info = ClientInfo(_client_info)
 
 
 def sentinels() -> tuple[type, ...]:

@@ -4,14 +4,13 @@ response as a completion, and how a stream is recorded (streams.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 from hilt_core import Recorder
 from hilt_core.provider import Call, Completion, Prompt, messages
+from hilt_core.provider.stainless import ClientInfo
 from hilt_openai import extract
 from hilt_openai.streams import OpenAIStream
 
@@ -22,33 +21,23 @@ ENDPOINTS = {
     "/completions": "completions",
 }
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
-_clients: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 
-def client_info(client: Any) -> tuple[str, str]:
+def _client_info(client: Any, url: SplitResult) -> tuple[str, str]:
     """(provider, endpoint) of a client: "openai", "azure" or "openai-compatible"."""
-    base = client._base_url
-    try:
-        cached = _clients.get(client)
-    except TypeError:
-        cached = None
-    if cached is not None and cached[0] is base:
-        return cached[1]
-    parts = urlsplit(str(base))
-    netloc, host = parts.netloc, (parts.hostname or "")
+    netloc, host = url.netloc, (url.hostname or "")
     if (
         "Azure" in type(client).__name__
         or hasattr(client, "_azure_deployment")
         or host.endswith(AZURE_HOSTS)  # Azure's v1 API, reached with the plain OpenAI client
     ):
-        info = ("azure", netloc)
-    elif netloc == "api.openai.com":
-        info = ("openai", netloc)
-    else:
-        info = ("openai-compatible", netloc)
-    with contextlib.suppress(TypeError):  # a client class that cannot be weakly referenced
-        _clients[client] = (base, info)
-    return info
+        return ("azure", netloc)
+    if netloc == "api.openai.com":
+        return ("openai", netloc)
+    return ("openai-compatible", netloc)
+
+
+client_info = ClientInfo(_client_info)
 
 
 def read_response(api: str, response: Any, extra: dict[str, Any] | None = None) -> Completion:
